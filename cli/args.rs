@@ -1,0 +1,109 @@
+//! Command-line definitions (clap derive). Thin: each subcommand's arguments
+//! live here, what they do lives in `cmd/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::lab::LabCommand;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ecsfleet",
+    version,
+    about = "Install, configure, update and repair a fleet of ECS appliances over SSH",
+    long_about = "ecsfleet drives a fleet of ECS appliances (Ubuntu 16.04 hosts set up by the \
+ecs-appliance salt states) over SSH from one workstation.\n\n\
+Exit status: 0 all good, 1 some host failed, 2 usage or configuration error \
+(nothing was sent), 130 interrupted."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Inventory file (hosts, groups, known_hosts)
+    #[arg(
+        short = 'i',
+        long,
+        global = true,
+        env = "ECSFLEET_INVENTORY",
+        default_value = "inventory/hosts.yml"
+    )]
+    pub inventory: PathBuf,
+    /// OpenSSH client config that fills HostName, Port, User, IdentityFile and
+    /// ProxyJump for hosts that do not set them [default: ~/.ssh/config]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ssh_config: Option<PathBuf>,
+    /// Ignore ~/.ssh/config
+    #[arg(long, global = true, conflicts_with = "ssh_config")]
+    pub no_ssh_config: bool,
+    /// Seconds to wait for a TCP connection and SSH handshake
+    #[arg(long, global = true, default_value_t = 10, value_name = "SECS")]
+    pub connect_timeout: u64,
+    /// Key exchange algorithms to offer, in order of preference (comma separated)
+    #[arg(long, global = true, value_name = "LIST")]
+    pub kex: Option<String>,
+    /// Machine-readable output: one JSON object per line on stdout, nothing else
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print only errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More logging on stderr (-v info, -vv debug)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Selection {
+    /// Host names, group names or shell globs (`ecs-*`)
+    #[arg(value_name = "SELECT")]
+    pub patterns: Vec<String>,
+    /// Every host in the inventory
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the inventory as a table
+    #[command(
+        after_help = "Example:\n  ecsfleet hosts production\n  ecsfleet -i lab/inventory/hosts.yml hosts --json"
+    )]
+    Hosts {
+        /// Host names, group names or globs (default: all)
+        #[arg(value_name = "SELECT")]
+        patterns: Vec<String>,
+    },
+    /// Fetch, show and pin host keys into the inventory's known_hosts
+    #[command(after_help = "Example:\n  ecsfleet trust --all --yes\n  ecsfleet trust ecs-vienna")]
+    Trust {
+        #[command(flatten)]
+        select: Selection,
+        /// Pin without asking
+        #[arg(short, long)]
+        yes: bool,
+    },
+    /// Run a shell command on every selected host in parallel
+    #[command(
+        after_help = "Example:\n  ecsfleet exec --all -- uptime\n  ecsfleet exec 'ecs-*' --json -- 'systemctl is-active appliance'"
+    )]
+    Exec {
+        #[command(flatten)]
+        select: Selection,
+        /// Hosts worked on at the same time
+        #[arg(short, long, default_value_t = 50)]
+        forks: usize,
+        /// The command, run by the remote user's shell
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
+    /// A local fleet of simulated ECS appliances on real sshd (needs root)
+    #[command(subcommand)]
+    Lab(LabCommand),
+}

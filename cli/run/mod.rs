@@ -1,0 +1,1 @@
+//! Fan-out of work over many hosts.

@@ -1,0 +1,1 @@
+//! The SSH engine: the only module that talks to the network.

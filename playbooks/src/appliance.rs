@@ -1,0 +1,542 @@
+//! The ECS appliance's remote interface (../shared/APPLIANCE.md) as command
+//! builders: every command ecsfleet itself runs on a host is written here,
+//! once, and tested by comparing strings. Values are arguments (quoted);
+//! the fixed shell around them is code we wrote. Helper scripts are called
+//! by name, as the manual does: they live in /usr/local/sbin and
+//! /usr/local/bin, both on root's and sudo's PATH.
+//!
+//! Parsers for what these commands print sit beside them
+//! ([`parse_state`], [`parse_status`], [`status_text`]).
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::facts::Facts;
+use crate::remote_command::{Arg, RemoteCommand, Token};
+
+/// Where the appliance shows its progress while preparing or updating.
+pub const STATUS_PAGE: &str = "/var/www/html/503.html";
+/// Present while the appliance is failed.
+pub const FAILED_FLAG: &str = "/run/appliance-failed";
+/// The per-host run lock.
+pub const LOCK_FILE: &str = "/run/ecsfleet.lock";
+/// The env on the host, and the active copy.
+pub const ENV_PATH: &str = "/app/env.yml";
+pub const ACTIVE_ENV_PATH: &str = "/run/active-env.yml";
+/// The version tags in /app/etc/tags/.
+pub const TAGS: &[&str] = &[
+    "last_running_ecs",
+    "last_build_ecs",
+    "last_running_appliance",
+    "last_running_ecs_image",
+    "last_failed_ecs",
+];
+
+/// Preflight facts as `KEY=value` lines, read by [`Facts::parse`]: os id and
+/// version, cores, memory and disk sizes in KiB (/ and /data, /volatile when
+/// present), whether /data and /volatile are mounts of their own and the
+/// `ecs-data`/`ecs-volatile` labels exist, whether salt-call and
+/// /app/appliance exist, the boot id.
+pub fn facts() -> RemoteCommand {
+    RemoteCommand::script(
+        r#"printf 'os_id=%s\n' "$(sed -n 's/^ID=//p' /etc/os-release | tr -d '"')"
+printf 'os_version=%s\n' "$(sed -n 's/^VERSION_ID=//p' /etc/os-release | tr -d '"')"
+printf 'cores=%s\n' "$(grep -c '^processor' /proc/cpuinfo)"
+printf 'memory_kb=%s\n' "$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
+for d in root data volatile; do
+  p=/$d; [ $d = root ] && p=/
+  [ -d $p ] && df -Pk $p | awk -v d=$d 'NR==2 {print "disk_" d "_kb=" $2; print "disk_" d "_free_kb=" $4}'
+done
+awk '$2=="/data" {d=1} $2=="/volatile" {v=1} END {print "data_mounted=" (d ? "true" : "false"); print "volatile_mounted=" (v ? "true" : "false")}' /proc/mounts
+if [ -e /dev/disk/by-label/ecs-data ]; then echo data_label=true; else echo data_label=false; fi
+if [ -e /dev/disk/by-label/ecs-volatile ]; then echo volatile_label=true; else echo volatile_label=false; fi
+if command -v salt-call >/dev/null 2>&1; then echo salt_call=true; else echo salt_call=false; fi
+if [ -d /app/appliance ]; then echo appliance_tree=true; else echo appliance_tree=false; fi
+printf 'boot_id=%s\n' "$(cat /proc/sys/kernel/random/boot_id)""#,
+    )
+}
+
+/// The appliance's state as the operator sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppState {
+    /// Unit active, no status page.
+    Running,
+    /// Preparing or updating: the status page is up.
+    Starting,
+    /// /run/appliance-failed exists.
+    Failed,
+    Stopped,
+    /// The probe printed something else.
+    Unknown,
+}
+
+impl fmt::Display for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AppState::Running => "running",
+            AppState::Starting => "starting",
+            AppState::Failed => "failed",
+            AppState::Stopped => "stopped",
+            AppState::Unknown => "unknown",
+        })
+    }
+}
+
+/// Prints `state=running|starting|failed|stopped`, then the status page.
+/// Read it with [`parse_state`].
+pub fn state() -> RemoteCommand {
+    RemoteCommand::script(format!(
+        "{}; echo state=$s; if [ -e {STATUS_PAGE} ]; then cat {STATUS_PAGE}; fi",
+        state_assignment()
+    ))
+}
+
+/// Sets `$s` to the state word.
+fn state_assignment() -> String {
+    format!(
+        "if [ -e {FAILED_FLAG} ]; then s=failed; \
+elif systemctl is-active --quiet appliance; then \
+if [ -e {STATUS_PAGE} ]; then s=starting; else s=running; fi; \
+elif [ -e {STATUS_PAGE} ]; then s=starting; else s=stopped; fi"
+    )
+}
+
+/// The state and status text from [`state`]'s output.
+pub fn parse_state(output: &str) -> (AppState, Option<String>) {
+    let (first, rest) = output.split_once('\n').unwrap_or((output, ""));
+    let state = match first.trim().strip_prefix("state=") {
+        Some("running") => AppState::Running,
+        Some("starting") => AppState::Starting,
+        Some("failed") => AppState::Failed,
+        Some("stopped") => AppState::Stopped,
+        _ => AppState::Unknown,
+    };
+    (state, status_text(rest))
+}
+
+/// The status page's text: tags dropped, title and text joined by `: `.
+pub fn status_text(html: &str) -> Option<String> {
+    let body = match (html.find("<head"), html.find("</head>")) {
+        (Some(start), Some(end)) if start < end => {
+            format!("{}{}", &html[..start], &html[end + "</head>".len()..])
+        }
+        _ => html.to_owned(),
+    };
+    let mut pieces = Vec::new();
+    let mut inside_tag = false;
+    let mut current = String::new();
+    for c in body.chars() {
+        match c {
+            '<' => {
+                inside_tag = true;
+                pieces.push(std::mem::take(&mut current));
+            }
+            '>' if inside_tag => inside_tag = false,
+            _ if !inside_tag => current.push(c),
+            _ => {}
+        }
+    }
+    pieces.push(current);
+    let pieces: Vec<String> = pieces
+        .iter()
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&")
+        })
+        .collect();
+    (!pieces.is_empty()).then(|| pieces.join(": "))
+}
+
+/// Exit 0 when the appliance is running (unit active, no status page).
+pub fn is_running() -> RemoteCommand {
+    RemoteCommand::script(format!(
+        "systemctl is-active --quiet appliance && test ! -e {STATUS_PAGE}"
+    ))
+}
+
+/// Exit 0 when the failed flag is set.
+pub fn is_failed() -> RemoteCommand {
+    RemoteCommand::exec("test", ["-e", FAILED_FLAG])
+}
+
+/// The status page, or nothing.
+pub fn read_503() -> RemoteCommand {
+    RemoteCommand::script(format!(
+        "if [ -e {STATUS_PAGE} ]; then cat {STATUS_PAGE}; fi"
+    ))
+}
+
+/// The kernel's boot id; it changes with every boot.
+pub fn boot_id() -> RemoteCommand {
+    RemoteCommand::exec("cat", ["/proc/sys/kernel/random/boot_id"])
+}
+
+/// Reboots a second after returning, so the exit status reaches us before
+/// the connection drops.
+pub fn reboot() -> RemoteCommand {
+    RemoteCommand::script("nohup sh -c 'sleep 1; reboot' </dev/null >/dev/null 2>&1 &")
+}
+
+/// `systemctl ACTION UNIT`.
+pub fn systemctl(action: &str, unit: &str) -> RemoteCommand {
+    RemoteCommand::exec("systemctl", [action, unit])
+}
+
+/// `systemctl --no-block start UNIT`: returns at once (appliance-update may
+/// reboot the host part-way).
+pub fn start_no_block(unit: &str) -> RemoteCommand {
+    RemoteCommand::exec("systemctl", ["--no-block", "start", unit])
+}
+
+/// The manual's database creation (before activating the env).
+pub fn createdb_ecs() -> RemoteCommand {
+    RemoteCommand::exec(
+        "sudo",
+        [
+            "-u",
+            "postgres",
+            "createdb",
+            "ecs",
+            "-T",
+            "template0",
+            "-l",
+            "de_DE.utf8",
+        ],
+    )
+}
+
+/// Exit 0 when the `ecs` database exists.
+pub fn database_exists() -> RemoteCommand {
+    RemoteCommand::script(
+        "sudo -u postgres psql -tAc \"SELECT 1 FROM pg_database WHERE datname = 'ecs'\" | grep -qx 1",
+    )
+}
+
+/// `chmod 0600 /app/env.yml; cp /app/env.yml /run/active-env.yml` (the
+/// copy kept at 0600 too).
+pub fn activate_env() -> RemoteCommand {
+    RemoteCommand::script(format!(
+        "chmod 0600 {ENV_PATH} && cp {ENV_PATH} {ACTIVE_ENV_PATH} && chmod 0600 {ACTIVE_ENV_PATH}"
+    ))
+}
+
+/// Re-reads /app/env.yml into /run/active-env.yml without a reboot.
+pub fn env_update() -> RemoteCommand {
+    RemoteCommand::new("env-update.sh")
+}
+
+/// Removes the failed flag.
+pub fn clear_failed() -> RemoteCommand {
+    RemoteCommand::exec("rm", ["-f", FAILED_FLAG])
+}
+
+/// `m` or `f`, as create-internal-user.sh takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gender {
+    F,
+    M,
+}
+
+impl FromStr for Gender {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Gender, String> {
+        match s {
+            "f" => Ok(Gender::F),
+            "m" => Ok(Gender::M),
+            _ => Err(format!("gender must be `f` or `m`, not `{s}`")),
+        }
+    }
+}
+
+impl Gender {
+    fn letter(self) -> &'static str {
+        match self {
+            Gender::F => "f",
+            Gender::M => "m",
+        }
+    }
+}
+
+/// `create-internal-user.sh EMAIL FIRST LAST f|m`; prints the passphrase,
+/// so the output is secret.
+pub fn create_internal_user(email: &str, first: &str, last: &str, gender: Gender) -> RemoteCommand {
+    RemoteCommand::exec(
+        "create-internal-user.sh",
+        [email, first, last, gender.letter()],
+    )
+    .secret_output()
+}
+
+/// `create-client-certificate.sh EMAIL CERT_NAME DAYS`; prints the PKCS#12
+/// passphrase, so the output is secret.
+pub fn create_client_certificate(email: &str, name: &str, days: u32) -> RemoteCommand {
+    RemoteCommand::exec("create-client-certificate.sh", [email, name])
+        .arg(days.to_string())
+        .secret_output()
+}
+
+/// Prints one line per failed precondition of [`recover_from_backup`] and
+/// exits 1 when there is any: /data/ecs-storage-vault and /data/ecs-pgdump
+/// must be empty and no `ecs` database may exist.
+pub fn restore_preconditions() -> RemoteCommand {
+    RemoteCommand::script(format!(
+        "ok=0\nfor d in /data/ecs-storage-vault /data/ecs-pgdump; do\n  \
+if [ -d \"$d\" ] && [ -n \"$(ls -A \"$d\")\" ]; then echo \"$d is not empty\"; ok=1; fi\ndone\n\
+if {{ {}; }}; then echo 'a database named ecs exists'; ok=1; fi\nexit $ok",
+        database_exists().to_shell()
+    ))
+}
+
+/// The manual's disaster recovery.
+pub fn recover_from_backup() -> RemoteCommand {
+    RemoteCommand::exec("recover-from-backup.sh", ["--yes-i-am-sure"])
+}
+
+/// Drops and recreates the database, forgets the running ecs tag, restarts.
+pub fn recreate_database() -> RemoteCommand {
+    RemoteCommand::script(
+        "gosu app dropdb ecs; gosu postgres createdb ecs -T template0 -l de_DE.utf8 && \
+rm -f /app/etc/tags/last_running_ecs && systemctl restart appliance",
+    )
+}
+
+/// Fetches the latest database dump from the backup to `dest` on the host.
+pub fn fetch_dump(dest: &str) -> RemoteCommand {
+    RemoteCommand::exec(
+        "duply",
+        [
+            "/root/.duply/appliance-backup",
+            "fetch",
+            "ecs-pgdump/ecs.pgdump.gz",
+            dest,
+        ],
+    )
+}
+
+/// `journalctl -u UNIT [-f] [-n N] --no-pager`.
+pub fn journal(unit: &str, follow: bool, lines: Option<u32>) -> RemoteCommand {
+    let mut cmd = RemoteCommand::exec("journalctl", ["-u", unit]);
+    if follow {
+        cmd = cmd.arg("-f");
+    }
+    if let Some(n) = lines {
+        cmd = cmd.arg("-n").arg(n.to_string());
+    }
+    cmd.arg("--no-pager")
+}
+
+/// `docker exec -i ecs_ecs.web_1 /start run ARGS...` (`-it` with a PTY).
+pub fn ecs_run<A: Into<Arg>>(args: impl IntoIterator<Item = A>, tty: bool) -> RemoteCommand {
+    let flag = if tty { "-it" } else { "-i" };
+    RemoteCommand::exec("docker", ["exec", flag, "ecs_ecs.web_1", "/start", "run"]).args(args)
+}
+
+/// The fleet dashboard in one round trip: `KEY=value` lines (state, tags as
+/// `tag_NAME`, sha256 of /app/env.yml and /run/active-env.yml, uptime in
+/// seconds, disk use of /data and /volatile in percent, pending reboot, boot
+/// id), a `--` line, then the status page. Read it with [`parse_status`].
+pub fn status() -> RemoteCommand {
+    let (state_line, tags) = (state_assignment(), TAGS.join(" "));
+    RemoteCommand::script(format!(
+        "{state_line}; echo state=$s\n\
+for t in {tags}; do printf 'tag_%s=%s\\n' $t \"$(cat /app/etc/tags/$t 2>/dev/null)\"; done\n\
+printf 'env_sha256=%s\\n' \"$(sha256sum {ENV_PATH} 2>/dev/null | cut -d' ' -f1)\"\n\
+printf 'active_env_sha256=%s\\n' \"$(sha256sum {ACTIVE_ENV_PATH} 2>/dev/null | cut -d' ' -f1)\"\n\
+printf 'uptime_seconds=%s\\n' \"$(cut -d. -f1 /proc/uptime)\"\n\
+for d in data volatile; do [ -d /$d ] && df -P /$d | awk -v d=$d 'NR==2 {{sub(\"%\", \"\", $5); print \"disk_\" d \"_used_pct=\" $5}}'; done\n\
+if [ -e /var/run/reboot-required ]; then echo reboot_required=true; else echo reboot_required=false; fi\n\
+printf 'boot_id=%s\\n' \"$(cat /proc/sys/kernel/random/boot_id)\"\n\
+echo --\n\
+if [ -e {STATUS_PAGE} ]; then cat {STATUS_PAGE}; fi"
+    ))
+}
+
+/// The facts and status text from [`status`]'s output.
+pub fn parse_status(output: &str) -> (Facts, Option<String>) {
+    let (lines, page) = match output.split_once("\n--\n") {
+        Some((lines, page)) => (lines, page),
+        None => (output.strip_suffix("\n--").unwrap_or(output), ""),
+    };
+    (
+        Facts::from_pairs(lines.lines().filter_map(|l| l.split_once('='))),
+        status_text(page),
+    )
+}
+
+/// Takes the per-host lock: exit 0 when taken; exit 1 with the current
+/// holder's `holder=`, `operation=`, `started=` lines when someone has it.
+pub fn lock_acquire(holder: &str, operation: &str, started: &str) -> RemoteCommand {
+    RemoteCommand::shell(vec![
+        Token::Code("if ( set -C; printf 'holder=%s\\noperation=%s\\nstarted=%s\\n' ".to_owned()),
+        Token::Arg(Arg::plain(holder)),
+        Token::Code(" ".to_owned()),
+        Token::Arg(Arg::plain(operation)),
+        Token::Code(" ".to_owned()),
+        Token::Arg(Arg::plain(started)),
+        Token::Code(format!(
+            " > {LOCK_FILE} ) 2>/dev/null; then exit 0; else cat {LOCK_FILE}; exit 1; fi"
+        )),
+    ])
+}
+
+/// Releases the lock if `holder` still holds it.
+pub fn lock_release(holder: &str) -> RemoteCommand {
+    RemoteCommand::shell(vec![
+        Token::Code("if grep -qxF ".to_owned()),
+        Token::Arg(Arg::plain(format!("holder={holder}"))),
+        Token::Code(format!(
+            " {LOCK_FILE} 2>/dev/null; then rm -f {LOCK_FILE}; fi"
+        )),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    const HOSTILE: &str = "O'Brien; touch /tmp/x";
+
+    fn sh(script: &str) -> std::process::Output {
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .unwrap()
+    }
+
+    #[test]
+    fn user_creation_quotes_every_value() {
+        let cmd = create_internal_user("a@b.example", "Mary Ann", HOSTILE, Gender::F);
+        assert_eq!(
+            cmd.to_shell(),
+            "create-internal-user.sh a@b.example 'Mary Ann' 'O'\\''Brien; touch /tmp/x' f"
+        );
+        assert!(cmd.secret_output);
+        // The hostile name reaches the program as one argument, nothing else runs.
+        let probe = cmd
+            .to_shell()
+            .replacen("create-internal-user.sh", "printf '[%s]\\n'", 1);
+        let out = sh(&probe);
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            "[a@b.example]\n[Mary Ann]\n[O'Brien; touch /tmp/x]\n[f]\n"
+        );
+        assert_eq!(
+            "x".parse::<Gender>().unwrap_err(),
+            "gender must be `f` or `m`, not `x`"
+        );
+    }
+
+    #[test]
+    fn certificate_creation() {
+        assert_eq!(
+            create_client_certificate("a@b.example", HOSTILE, 7).to_shell(),
+            "create-client-certificate.sh a@b.example 'O'\\''Brien; touch /tmp/x' 7"
+        );
+    }
+
+    #[test]
+    fn fixed_commands() {
+        assert_eq!(
+            createdb_ecs().to_shell(),
+            "sudo -u postgres createdb ecs -T template0 -l de_DE.utf8"
+        );
+        assert_eq!(env_update().to_shell(), "env-update.sh");
+        assert_eq!(
+            systemctl("restart", "appliance").to_shell(),
+            "systemctl restart appliance"
+        );
+        assert_eq!(
+            start_no_block("appliance-update").to_shell(),
+            "systemctl --no-block start appliance-update"
+        );
+        assert_eq!(
+            activate_env().to_shell(),
+            "chmod 0600 /app/env.yml && cp /app/env.yml /run/active-env.yml && chmod 0600 /run/active-env.yml"
+        );
+        assert_eq!(
+            is_running().to_shell(),
+            "systemctl is-active --quiet appliance && test ! -e /var/www/html/503.html"
+        );
+        assert_eq!(
+            read_503().to_shell(),
+            "if [ -e /var/www/html/503.html ]; then cat /var/www/html/503.html; fi"
+        );
+        assert_eq!(
+            journal("appliance-update", true, Some(50)).to_shell(),
+            "journalctl -u appliance-update -f -n 50 --no-pager"
+        );
+        assert_eq!(
+            ecs_run(["./manage.py", "workflow_dot", "core.submission"], false).to_shell(),
+            "docker exec -i ecs_ecs.web_1 /start run ./manage.py workflow_dot core.submission"
+        );
+        assert_eq!(
+            fetch_dump("/root/ecs.pgdump.gz").to_shell(),
+            "duply /root/.duply/appliance-backup fetch ecs-pgdump/ecs.pgdump.gz /root/ecs.pgdump.gz"
+        );
+    }
+
+    #[test]
+    fn facts_script_runs_here_and_parses() {
+        let out = sh(&facts().to_shell());
+        let facts = Facts::parse(&String::from_utf8(out.stdout).unwrap());
+        assert!(facts.number("cores").unwrap() >= 1.0, "{facts:?}");
+        assert!(facts.number("memory_mb").unwrap() > 0.0, "{facts:?}");
+        assert!(facts.number("disk_root_kb").unwrap() > 0.0, "{facts:?}");
+        assert!(facts.get("os").is_some());
+        assert!(matches!(facts.get("salt_call"), Some("true" | "false")));
+        assert!(facts.boot_id().is_some());
+    }
+
+    #[test]
+    fn status_script_runs_here_and_parses() {
+        let out = sh(&status().to_shell());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let (facts, _page) = parse_status(&text);
+        assert!(facts.get("state").is_some(), "{text}");
+        assert!(facts.get("tag_last_running_ecs").is_some(), "{text}");
+        assert!(facts.number("uptime_seconds").is_some(), "{text}");
+    }
+
+    #[test]
+    fn state_parsing() {
+        assert_eq!(parse_state("state=running\n"), (AppState::Running, None));
+        assert_eq!(
+            parse_state(
+                "state=starting\n<html><head><title>x</title></head><body><h3>Update</h3>\n<p>pulling &amp; building</p></body></html>"
+            ),
+            (
+                AppState::Starting,
+                Some("Update: pulling & building".into())
+            )
+        );
+        assert_eq!(parse_state("garbage").0, AppState::Unknown);
+    }
+
+    #[test]
+    fn lock_takes_once_and_releases_for_its_holder() {
+        let dir = std::env::temp_dir().join(format!("ecsfleet-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lock = dir.join("lock");
+        let local = |cmd: RemoteCommand| cmd.to_shell().replace(LOCK_FILE, lock.to_str().unwrap());
+        let take = local(lock_acquire(HOSTILE, "install", "2026-11-01T10:00:00Z"));
+        assert!(sh(&take).status.success());
+        let again = sh(&take);
+        assert!(!again.status.success());
+        assert_eq!(
+            String::from_utf8(again.stdout).unwrap(),
+            "holder=O'Brien; touch /tmp/x\noperation=install\nstarted=2026-11-01T10:00:00Z\n"
+        );
+        assert!(sh(&local(lock_release("someone else"))).status.success());
+        assert!(lock.exists());
+        assert!(sh(&local(lock_release(HOSTILE))).status.success());
+        assert!(!lock.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

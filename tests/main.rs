@@ -1,0 +1,7 @@
+//! The binary's integration tests: one test binary, one module per area.
+//! Tests that start sshd or the lab need root (namespaces, bind mounts, port 22);
+//! CI runs as root.
+
+mod support;
+
+mod lab;

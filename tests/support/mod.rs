@@ -1,0 +1,2 @@
+//! Shared test helpers: the built binary, temporary sshd servers, lab fleets.
+#![allow(dead_code)]

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::cmd::env::EnvCommand;
+use crate::cmd::init::InitArgs;
+use crate::cmd::size::SizeArgs;
 use crate::lab::LabCommand;
 
 #[derive(Debug, Parser)]
@@ -103,6 +106,13 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<String>,
     },
+    /// Create, check, flatten, compare and package env.yml files
+    #[command(subcommand)]
+    Env(EnvCommand),
+    /// Scaffold a fleet directory: inventory, env/, known_hosts, playbooks/
+    Init(InitArgs),
+    /// The manual's sizing calculation for a number of studies per month
+    Size(SizeArgs),
     /// A local fleet of simulated ECS appliances on real sshd (needs root)
     #[command(subcommand)]
     Lab(LabCommand),

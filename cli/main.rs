@@ -6,6 +6,7 @@
 mod args;
 mod cmd;
 mod error;
+mod fleet;
 mod lab;
 mod report;
 mod run;

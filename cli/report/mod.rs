@@ -22,3 +22,11 @@ pub fn init_logging(global: &GlobalArgs) {
 pub fn print_error(error: &Error) {
     eprintln!("error: {error}");
 }
+
+/// A table in the one style every command uses.
+pub fn table<const N: usize>(header: [&str; N]) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
+    table.set_header(header);
+    table
+}

@@ -19,6 +19,7 @@ mod remote_command;
 mod render;
 mod step;
 pub mod stock;
+pub mod transfer;
 mod yaml;
 
 pub use condition::{Condition, Expected, Unmet};

@@ -1,2 +1,3 @@
 //! Shared test helpers: the built binary, temporary sshd servers, lab fleets.
 #![allow(dead_code)]
+pub mod sshd;

@@ -1,0 +1,174 @@
+//! `ecsfleet env package`: env.yml in `DOMAIN.env.DATE.tar.gz`, encrypted to
+//! OpenPGP recipients (`.tar.gz.gpg`), or plain only when asked for.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{env_error, read_text};
+use crate::args::GlobalArgs;
+use crate::error::{Error, Outcome, Result};
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// The env.yml to package
+    pub file: PathBuf,
+    /// An ASCII-armored OpenPGP public key file (`gpg --armor --export`) to
+    /// encrypt to; repeat for several recipients
+    #[arg(long = "recipient", short = 'r', value_name = "KEYFILE")]
+    pub recipients: Vec<PathBuf>,
+    /// Directory to write the package into
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// Write an UNENCRYPTED .tar.gz (every secret in clear) instead
+    #[arg(long, conflicts_with = "recipients")]
+    pub plain: bool,
+    /// The date in the file name [default: today, UTC]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    /// Replace an existing package of the same name
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(args: PackageArgs, global: &GlobalArgs) -> Result<Outcome> {
+    if args.recipients.is_empty() && !args.plain {
+        return Err(Error::usage(
+            "env package: no --recipient given; the package would hold every secret \
+             unencrypted. Pass --recipient KEYFILE (an armored OpenPGP public key), \
+             or --plain to write an unencrypted .tar.gz on purpose",
+        ));
+    }
+    let date = match args.date {
+        Some(date) if valid_date(&date) => date,
+        Some(date) => {
+            return Err(Error::usage(format!(
+                "--date {date:?}: expected YYYY-MM-DD"
+            )));
+        }
+        None => today_utc(),
+    };
+    let text = read_text(&args.file)?;
+    let domain = domain_of(&text).map_err(|why| {
+        Error::usage(format!(
+            "{}: appliance.domain: {why}; the package is named after it",
+            args.file.display()
+        ))
+    })?;
+
+    let (name, bytes) = if args.plain {
+        let bytes = ecsfleet_env::package_plain(&text).map_err(|e| env_error(&args.file, e))?;
+        (ecsfleet_env::plain_package_name(&domain, &date), bytes)
+    } else {
+        let mut keys = Vec::new();
+        for file in &args.recipients {
+            let key = read_text(file)?;
+            if !key.contains("-----BEGIN PGP PUBLIC KEY BLOCK-----") {
+                return Err(Error::usage(format!(
+                    "{}: not an ASCII-armored OpenPGP public key \
+                     (export one with `gpg --armor --export KEYID`)",
+                    file.display()
+                )));
+            }
+            keys.push(key);
+        }
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let bytes = ecsfleet_env::package(&text, &domain, &date, &refs).map_err(|e| {
+            // Name the recipient by its file, not by its position.
+            let mut message = e.to_string();
+            for (i, file) in args.recipients.iter().enumerate().rev() {
+                message = message.replace(
+                    &format!("recipient {}:", i + 1),
+                    &format!("recipient {}:", file.display()),
+                );
+            }
+            Error::usage(message)
+        })?;
+        (ecsfleet_env::package_name(&domain, &date), bytes)
+    };
+
+    let path = args.out.join(&name);
+    ecsfleet_env::write_new_file_0600(&path, &bytes, args.force)
+        .map_err(|e| env_error(&path, e))?;
+    if global.json {
+        let line = serde_json::json!({
+            "path": path.display().to_string(),
+            "domain": domain,
+            "encrypted": !args.plain,
+            "recipients": args.recipients.len(),
+        });
+        println!("{line}");
+    } else if !global.quiet {
+        println!("{}", path.display());
+    }
+    Ok(Outcome::Success)
+}
+
+/// The env's `appliance.domain`, or why there is none. Only the key path is
+/// ever reported, never the value.
+fn domain_of(text: &str) -> std::result::Result<String, String> {
+    let doc = ecsfleet_env::load(text).map_err(|e| format!("the file is not valid YAML ({e})"))?;
+    let node = doc.at("appliance.domain").ok_or("missing")?;
+    let domain = node.as_str().ok_or("not a string")?;
+    if ecsfleet_env::valid_domain(domain) {
+        Ok(domain.to_string())
+    } else {
+        Err("not a domain name".to_string())
+    }
+}
+
+fn valid_date(date: &str) -> bool {
+    let b = date.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !digits(0..4) {
+        return false;
+    }
+    if !digits(5..7) || !digits(8..10) {
+        return false;
+    }
+    let month: u32 = date[5..7].parse().unwrap_or(0);
+    let day: u32 = date[8..10].parse().unwrap_or(0);
+    (1..=12).contains(&month) && (1..=31).contains(&day)
+}
+
+/// Today's date in UTC as YYYY-MM-DD (Howard Hinnant's civil_from_days).
+fn today_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn dates_are_checked() {
+        assert!(valid_date("2024-02-29"));
+        assert!(!valid_date("2024-2-29"));
+        assert!(!valid_date("2024-13-01"));
+        assert!(!valid_date("../../etc/x"));
+    }
+}

@@ -1,0 +1,40 @@
+//! The russh client handler: a thin adapter that asks the known-hosts store
+//! whether the server's key is trusted and remembers the verdict, so the
+//! connect code can explain a refusal with both keys.
+
+use std::sync::{Arc, Mutex};
+
+use ecsfleet_inventory::{HostKey, KnownHosts, Verdict};
+use russh::keys::{PublicKey, PublicKeyBase64};
+
+pub struct Client {
+    pub known_hosts: Arc<KnownHosts>,
+    pub host: String,
+    pub port: u16,
+    pub seen: Arc<Mutex<Option<(HostKey, Verdict)>>>,
+    /// `ecsfleet trust` only fetches the key: it never proceeds past the check.
+    pub fetch_only: bool,
+}
+
+pub fn host_key(key: &PublicKey) -> HostKey {
+    HostKey::new(key.algorithm().as_str(), key.public_key_bytes())
+}
+
+impl russh::client::Handler for Client {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        presented: &russh::keys::PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        // Host certificates are not trusted here: only pinned plain keys are.
+        let russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } = presented else {
+            return Ok(false);
+        };
+        let key = host_key(key);
+        let verdict = self.known_hosts.check(&self.host, self.port, &key);
+        let trusted = matches!(verdict, Verdict::Trusted) && !self.fetch_only;
+        *self.seen.lock().expect("host key slot") = Some((key, verdict));
+        Ok(trusted)
+    }
+}

@@ -1,0 +1,171 @@
+//! Remote halves of file transfer, as command data: the shell that receives an
+//! upload atomically and the one that sends a file back.
+//!
+//! Why the upload looks like this: the content arrives on stdin, so it never
+//! appears in a command line; `mktemp` creates the temp file 0600 in the target
+//! directory (same filesystem, so the rename is atomic) and the final mode is
+//! set before the first byte; `head -c LEN` plus a sha256 comparison make a
+//! cut-off transfer (dropped connection, full disk) fail instead of renaming a
+//! truncated file into place; the trap removes the temp file on every exit.
+
+use crate::error::QuoteError;
+use crate::quote::quote;
+use crate::remote_command::RemoteCommand;
+
+/// What the remote side needs to know about an upload besides its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadSpec {
+    pub dest: String,
+    pub mode: u32,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+    pub len: u64,
+    pub sha256_hex: String,
+    pub make_parents: bool,
+}
+
+/// Exit status the upload script uses when the received bytes do not match.
+pub const UPLOAD_INCOMPLETE: u32 = 3;
+
+pub fn upload_command(spec: &UploadSpec) -> Result<RemoteCommand, QuoteError> {
+    let dest = quote(&spec.dest)?;
+    let mut script =
+        String::from("set -u; tmp=; trap 'rm -f \"$tmp\"' EXIT; trap 'exit 1' HUP INT TERM PIPE; ");
+    script.push_str(&format!(
+        "dest={dest}; dir=$(dirname \"$dest\") || exit 1; "
+    ));
+    if spec.make_parents {
+        script.push_str("mkdir -p \"$dir\" || exit 1; ");
+    }
+    script.push_str("tmp=$(mktemp \"$dir/.ecsfleet-upload.XXXXXX\") || exit 1; ");
+    script.push_str(&format!(
+        "chmod {:04o} \"$tmp\" || exit 1; ",
+        spec.mode & 0o7777
+    ));
+    match (&spec.owner, &spec.group) {
+        (Some(owner), Some(group)) => script.push_str(&format!(
+            "chown {} \"$tmp\" || exit 1; ",
+            quote(&format!("{owner}:{group}"))?
+        )),
+        (Some(owner), None) => {
+            script.push_str(&format!("chown {} \"$tmp\" || exit 1; ", quote(owner)?))
+        }
+        (None, Some(group)) => {
+            script.push_str(&format!("chgrp {} \"$tmp\" || exit 1; ", quote(group)?))
+        }
+        (None, None) => {}
+    }
+    script.push_str(&format!("head -c {} > \"$tmp\" || exit 1; ", spec.len));
+    script.push_str(&format!(
+        "sum=$(sha256sum < \"$tmp\") || exit 1; [ \"${{sum%% *}}\" = {} ] || {{ echo \"upload incomplete: received bytes do not match\" >&2; exit {UPLOAD_INCOMPLETE}; }}; ",
+        quote(&spec.sha256_hex)?
+    ));
+    script.push_str("sync \"$tmp\" 2>/dev/null || sync; mv -f \"$tmp\" \"$dest\" || exit 1; tmp=");
+    Ok(RemoteCommand::script(script))
+}
+
+/// Prints a remote file on stdout.
+pub fn download_command(src: &str) -> Result<RemoteCommand, QuoteError> {
+    Ok(RemoteCommand::script(format!("cat -- {}", quote(src)?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(dest: &str) -> UploadSpec {
+        UploadSpec {
+            dest: dest.into(),
+            mode: 0o600,
+            owner: Some("root".into()),
+            group: None,
+            len: 5,
+            sha256_hex: "ab".into(),
+            make_parents: true,
+        }
+    }
+
+    #[test]
+    fn upload_sets_mode_before_content_and_checks_the_sum() {
+        let text = upload_command(&spec("/app/env.yml")).unwrap().to_shell();
+        let chmod = text.find("chmod 0600").unwrap();
+        let head = text.find("head -c 5").unwrap();
+        let mv = text.find("mv -f").unwrap();
+        assert!(chmod < head && head < mv, "{text}");
+        assert!(text.contains("dest=/app/env.yml;"), "{text}");
+        assert!(text.contains("sha256sum"), "{text}");
+    }
+
+    #[test]
+    fn hostile_destination_is_quoted() {
+        let text = upload_command(&spec("/tmp/x'; touch /tmp/pwned; '"))
+            .unwrap()
+            .to_shell();
+        assert!(
+            text.contains(r#"dest='/tmp/x'\''; touch /tmp/pwned; '\''';"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn upload_really_is_atomic_in_a_local_shell() {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let dir = std::env::temp_dir().join(format!("ecsfleet-transfer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dest = dir.join("f");
+        std::fs::write(&dest, "old").unwrap();
+        let full = b"hello";
+        let sum = sha256_hex(full);
+        let mut s = spec(dest.to_str().unwrap());
+        s.owner = None;
+        s.sha256_hex = sum;
+        let script = upload_command(&s).unwrap().to_shell();
+        // Cut off after 3 bytes: the old file must survive.
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&full[..3]).unwrap();
+        assert!(!child.wait().unwrap().success());
+        assert_eq!(std::fs::read(&dest).unwrap(), b"old");
+        let leftovers = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(leftovers, 1, "temp file left behind");
+        // Whole content: replaced, with the mode.
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(full).unwrap();
+        assert!(child.wait().unwrap().success());
+        assert_eq!(std::fs::read(&dest).unwrap(), full);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&dest).unwrap().permissions().mode() & 0o7777,
+            0o600
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn sha256_hex(data: &[u8]) -> String {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("sha256sum")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(data).unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    }
+}

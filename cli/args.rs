@@ -7,7 +7,12 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::cmd::env::EnvCommand;
 use crate::cmd::init::InitArgs;
+use crate::cmd::lifecycle::{ActivateArgs, InstallArgs, OperateArgs, UpdateArgs};
+use crate::cmd::push_env::PushEnvArgs;
+use crate::cmd::run::RunArgs;
 use crate::cmd::size::SizeArgs;
+use crate::cmd::status::StatusArgs;
+use crate::cmd::user::{CertCommand, UserCommand};
 use crate::lab::LabCommand;
 
 #[derive(Debug, Parser)]
@@ -113,6 +118,32 @@ pub enum Command {
     Init(InitArgs),
     /// The manual's sizing calculation for a number of studies per month
     Size(SizeArgs),
+    /// Run a playbook (built-in or the fleet's own) on selected hosts
+    Run(RunArgs),
+    /// Turn empty Ubuntu 16.04 hosts into ECS appliances (push source, salt, highstate)
+    Install(InstallArgs),
+    /// Create the database, activate the env, reboot and wait until running
+    Activate(ActivateArgs),
+    /// Upload env.yml atomically (0600) after checking it; optionally apply it
+    PushEnv(PushEnvArgs),
+    /// Update appliance and ECS, host by host or in rolling batches
+    Update(UpdateArgs),
+    /// The fleet dashboard: state, versions, env, disk, pending reboot
+    Status(StatusArgs),
+    /// Start the appliance and wait until it runs
+    Start(OperateArgs),
+    /// Stop the appliance
+    Stop(OperateArgs),
+    /// Restart the appliance and wait until it runs
+    Restart(OperateArgs),
+    /// Clear the failed flag, reset-failed, restart, wait until running
+    Recover(OperateArgs),
+    /// Internal users of ECS
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Client certificates of ECS users
+    #[command(subcommand)]
+    Cert(CertCommand),
     /// A local fleet of simulated ECS appliances on real sshd (needs root)
     #[command(subcommand)]
     Lab(LabCommand),

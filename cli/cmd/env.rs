@@ -100,3 +100,19 @@ fn read_text(path: &Path) -> Result<String> {
         ))
     })
 }
+
+/// Write `text` to stdout in one go. A closed pipe (`| head`) ends the
+/// output quietly instead of panicking like `print!`.
+fn print_stdout(text: &str) -> Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("writing to stdout", e))
+        }
+        _ => Ok(()),
+    }
+}

@@ -4,8 +4,13 @@ pub mod env;
 pub mod exec;
 pub mod hosts;
 pub mod init;
+pub mod lifecycle;
+pub mod push_env;
+pub mod run;
 pub mod size;
+pub mod status;
 pub mod trust;
+pub mod user;
 
 use crate::args::{Cli, Command};
 use crate::error::{Outcome, Result};
@@ -16,6 +21,18 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Env(command) => env::run(command, &cli.global),
         Command::Init(args) => init::run(args, &cli.global),
         Command::Size(args) => size::run(args, &cli.global),
+        Command::Run(args) => run::run(args, &cli.global),
+        Command::Install(args) => lifecycle::install(args, &cli.global),
+        Command::Activate(args) => lifecycle::activate(args, &cli.global),
+        Command::Update(args) => lifecycle::update(args, &cli.global),
+        Command::Start(args) => lifecycle::operate("start", args, &cli.global),
+        Command::Stop(args) => lifecycle::operate("stop", args, &cli.global),
+        Command::Restart(args) => lifecycle::operate("restart", args, &cli.global),
+        Command::Recover(args) => lifecycle::operate("recover", args, &cli.global),
+        Command::PushEnv(args) => push_env::run(args, &cli.global),
+        Command::Status(args) => status::run(args, &cli.global),
+        Command::User(command) => user::user(command, &cli.global),
+        Command::Cert(command) => user::cert(command, &cli.global),
         Command::Hosts { patterns } => hosts::run(patterns, &cli.global),
         Command::Trust { select, yes } => trust::run(select, yes, &cli.global),
         Command::Exec {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use ecsfleet_env::{Finding, Severity};
 
+use super::print_stdout;
 use crate::args::GlobalArgs;
 use crate::error::{Outcome, Result};
 
@@ -20,6 +21,7 @@ pub struct CheckArgs {
 pub fn run(args: CheckArgs, global: &GlobalArgs) -> Result<Outcome> {
     let mut errors = 0;
     let mut warnings = 0;
+    let mut json = String::new();
     for file in &args.files {
         for finding in check_file(file) {
             match finding.severity {
@@ -27,7 +29,7 @@ pub fn run(args: CheckArgs, global: &GlobalArgs) -> Result<Outcome> {
                 Severity::Warning => warnings += 1,
             }
             if global.json {
-                println!("{}", finding_json(&finding));
+                json.push_str(&format!("{}\n", finding_json(&finding)));
             } else if !global.quiet || finding.severity == Severity::Error {
                 eprintln!("{finding}");
             }
@@ -40,7 +42,8 @@ pub fn run(args: CheckArgs, global: &GlobalArgs) -> Result<Outcome> {
             "errors": errors,
             "warnings": warnings,
         });
-        println!("{line}");
+        json.push_str(&format!("{line}\n"));
+        print_stdout(&json)?;
     } else if !global.quiet {
         eprintln!(
             "checked {}: {}, {}",

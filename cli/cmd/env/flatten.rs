@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use ecsfleet_env::FlattenOptions;
 
-use super::read_text;
+use super::{print_stdout, read_text};
 use crate::args::GlobalArgs;
 use crate::error::{Error, Outcome, Result};
 
@@ -42,17 +42,20 @@ pub fn run(args: FlattenArgs, global: &GlobalArgs) -> Result<Outcome> {
         assign: args.assign,
     };
     let flattened = ecsfleet_env::flatten_text(&text, &args.roots, &options)
-        .map_err(|e| Error::usage(format!("{}: {e}", args.file.display())))?;
+        .map_err(|e| Error::usage(format!("{}:{e}", args.file.display())))?;
     // flatyaml reports a missing root on stderr and goes on (exit 0).
     for message in flattened.missing_messages() {
         eprintln!("{message}");
     }
-    if global.json {
-        for (key, value) in &flattened.pairs {
-            println!("{}", serde_json::json!({ "key": key, "value": value }));
-        }
+    let out = if global.json {
+        flattened
+            .pairs
+            .iter()
+            .map(|(key, value)| format!("{}\n", serde_json::json!({ "key": key, "value": value })))
+            .collect()
     } else {
-        print!("{}", flattened.render(&options));
-    }
+        flattened.render(&options)
+    };
+    print_stdout(&out)?;
     Ok(Outcome::Success)
 }

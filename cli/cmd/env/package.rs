@@ -1,6 +1,7 @@
 //! `ecsfleet env package`: env.yml in `DOMAIN.env.DATE.tar.gz`, encrypted to
 //! OpenPGP recipients (`.tar.gz.gpg`), or plain only when asked for.
 
+use std::os::unix::fs::DirBuilderExt as _;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -87,6 +88,11 @@ pub fn run(args: PackageArgs, global: &GlobalArgs) -> Result<Outcome> {
         (ecsfleet_env::package_name(&domain, &date), bytes)
     };
 
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&args.out)
+        .map_err(|e| Error::io(args.out.display().to_string(), e))?;
     let path = args.out.join(&name);
     ecsfleet_env::write_new_file_0600(&path, &bytes, args.force)
         .map_err(|e| env_error(&path, e))?;

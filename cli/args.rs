@@ -53,6 +53,11 @@ pub struct GlobalArgs {
     /// Seconds to wait for a TCP connection and SSH handshake
     #[arg(long, global = true, default_value_t = 10, value_name = "SECS")]
     pub connect_timeout: u64,
+    /// SSH handshakes in flight at once over all hosts, apart from --forks
+    /// (sshd's default MaxStartups 10:30:100 drops unauthenticated connections beyond 10;
+    /// dropped handshakes are retried with jittered backoff)
+    #[arg(long, global = true, default_value_t = 8, value_name = "N")]
+    pub max_handshakes: usize,
     /// Key exchange algorithms to offer, in order of preference (comma separated)
     #[arg(long, global = true, value_name = "LIST")]
     pub kex: Option<String>,
@@ -107,9 +112,34 @@ pub enum Command {
         /// Hosts worked on at the same time
         #[arg(short, long, default_value_t = 50)]
         forks: usize,
+        /// Read this machine's stdin once and send it to the command on every host
+        #[arg(long)]
+        stdin: bool,
         /// The command, run by the remote user's shell
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<String>,
+    },
+    /// Upload a local file to every selected host, atomically
+    #[command(after_help = "The file is written to a temporary name in the target directory with its final mode set before any content, checked by length and sha256, then renamed: an interrupted copy leaves the old file as it was.
+
+Example:
+  ecsfleet copy --all motd.txt /etc/motd --mode 0644")]
+    Copy {
+        /// Local file
+        source: std::path::PathBuf,
+        /// Absolute path on the hosts
+        dest: String,
+        #[command(flatten)]
+        select: Selection,
+        /// Octal file mode, set before any content arrives
+        #[arg(long, default_value = "0600")]
+        mode: String,
+        /// Owner (user or user:group) of the file on the host
+        #[arg(long)]
+        owner: Option<String>,
+        /// Hosts worked on at the same time
+        #[arg(short, long, default_value_t = 50)]
+        forks: usize,
     },
     /// Create, check, flatten, compare and package env.yml files
     #[command(subcommand)]

@@ -19,6 +19,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    # A freshly installed openssh-server may start the system sshd on *:22;
+    # the tests and the lab need 127.0.x.y:22 for their own servers.
+    if printf '%s\n' "${need_apt[@]}" | grep -qx openssh-server; then
+        service ssh stop >/dev/null 2>&1 || true
+    fi
+fi
+if command -v ss >/dev/null 2>&1 && ss -ltnH 2>/dev/null | awk '{print $4}' | grep -Eq '^(0\.0\.0\.0|\*|\[::\]):22$'; then
+    echo "setup.sh: an sshd listens on *:22; the tests and the lab need 127.0.x.y:22 (stop it: service ssh stop)" >&2
 fi
 
 if [ -x scripts/lab-deps.sh ]; then

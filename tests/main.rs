@@ -4,4 +4,9 @@
 
 mod support;
 
+mod env_cmd;
+mod fleet_ops;
 mod lab;
+mod lifecycle;
+mod ssh;
+mod size_init;

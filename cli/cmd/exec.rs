@@ -24,6 +24,7 @@ struct HostResult {
 pub fn run(
     selection: Selection,
     forks: usize,
+    stdin: bool,
     command: Vec<String>,
     global: &GlobalArgs,
 ) -> Result<Outcome> {
@@ -35,6 +36,14 @@ pub fn run(
         .map(|host| fleet.target(host))
         .collect::<Result<Vec<_>>>()?;
     let command = Arc::new(command.join(" "));
+    let input: Arc<Option<Vec<u8>>> = Arc::new(if stdin {
+        let mut buffer = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buffer)
+            .map_err(|e| crate::error::Error::io("cannot read stdin", e))?;
+        Some(buffer)
+    } else {
+        None
+    });
     let width = targets.iter().map(|t| t.name.len()).max().unwrap_or(0);
     let stream_output = !global.json && !global.quiet;
     let printer = Arc::new(Mutex::new(()));
@@ -42,6 +51,7 @@ pub fn run(
     let results = runtime().block_on(for_each_host(targets, forks, move |target| {
         let options = options.clone();
         let command = command.clone();
+        let input = input.clone();
         let printer = printer.clone();
         async move {
             let started = Instant::now();
@@ -59,7 +69,7 @@ pub fn run(
                     let mut lines = LinePrinter::new(&target.name, width, printer, stream_output);
                     let (stdout, stderr) = (&mut result.stdout, &mut result.stderr);
                     let outcome = connection
-                        .exec_streaming(&command, None, &mut |stream, data| {
+                        .exec_streaming(&command, input.as_deref(), &mut |stream, data| {
                             match stream {
                                 Stream::Stdout => stdout.extend_from_slice(data),
                                 Stream::Stderr => stderr.extend_from_slice(data),

@@ -1,6 +1,8 @@
 //! Maps a parsed command line to the code that carries it out.
 
+pub mod copy;
 pub mod env;
+pub mod env_diff;
 pub mod exec;
 pub mod hosts;
 pub mod init;
@@ -38,7 +40,16 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Exec {
             select,
             forks,
+            stdin,
             command,
-        } => exec::run(select, forks, command, &cli.global),
+        } => exec::run(select, forks, stdin, command, &cli.global),
+        Command::Copy {
+            select,
+            source,
+            dest,
+            mode,
+            owner,
+            forks,
+        } => copy::run(select, source, dest, &mode, owner, forks, &cli.global),
     }
 }

@@ -6,7 +6,7 @@
 pub mod model;
 
 use clap::Args;
-use comfy_table::Cell;
+use comfy_table::{Cell, ContentArrangement};
 
 use crate::args::GlobalArgs;
 use crate::error::{Outcome, Result};
@@ -37,7 +37,9 @@ pub fn run(args: SizeArgs, global: &GlobalArgs) -> Result<Outcome> {
         "Sizing for {} studies/month over {} years ({} months); 1 GB = 1024 MB = 1024² KB",
         sizing.studies_per_month, sizing.years, sizing.months
     );
-    let mut table = crate::report::table(["quantity", "value", "formula", "manual", "note"]);
+    let mut table = crate::report::table(["quantity", "value", "formula", "manual (10 y)", "note"]);
+    // Wrap to the terminal's width; in a pipe, keep whole lines for grep.
+    table.set_content_arrangement(ContentArrangement::Dynamic);
     for q in &quantities {
         table.add_row(vec![
             Cell::new(q.name),

@@ -1,6 +1,22 @@
 //! Fan-out of one piece of work over many hosts with bounded concurrency.
 //! One host failing never stops the others; results come back in the order
 //! of the hosts given.
+//!
+//! The playbook executor lives in the submodules: [`fleet_run`] runs a
+//! playbook over selected hosts ([`schedule`] decides who starts when,
+//! [`executor`] walks one host's plan over a [`transport::Transport`]),
+//! [`lock`] keeps two operators apart, [`journal`] remembers finished steps,
+//! [`events`] turns what happens into progress, NDJSON and tables.
+
+pub mod control;
+pub mod events;
+pub mod executor;
+pub mod fleet_run;
+pub mod journal;
+pub mod lock;
+pub mod schedule;
+pub mod transport;
+pub mod tree;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -275,7 +275,19 @@ impl Connection {
         let mut channel = self.handle.channel_open_session().await.map_err(lost)?;
         channel.exec(true, command.as_bytes()).await.map_err(lost)?;
         if let Some(data) = stdin {
-            channel.data_bytes(data.to_vec()).await.map_err(lost)?;
+            // In chunks, racing the connection's death: a write waiting for
+            // window space would otherwise wait forever on a dead peer.
+            for chunk in data.chunks(256 * 1024) {
+                tokio::select! {
+                    sent = channel.data_bytes(chunk.to_vec()) => sent.map_err(lost)?,
+                    () = closed(&self.handle) => {
+                        return Err(SshError::Lost {
+                            host: self.target.name.clone(),
+                            message: "the connection closed while sending input".into(),
+                        });
+                    }
+                }
+            }
         }
         channel.eof().await.map_err(lost)?;
         let mut status = ExitStatus::Unknown;
@@ -494,6 +506,12 @@ fn explain_refusal(
             source_file: source,
             line,
         }),
+    }
+}
+
+async fn closed(handle: &Handle<Client>) {
+    while !handle.is_closed() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

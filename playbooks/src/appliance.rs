@@ -91,13 +91,19 @@ pub fn state() -> RemoteCommand {
     ))
 }
 
-/// Sets `$s` to the state word.
+/// Sets `$s` to the state word. Starting means the appliance unit is
+/// activating (or active with the status page still up), or one of the units
+/// that prepare or update it is activating. The status page alone proves
+/// nothing: stopping the appliance leaves it up ("Appliance Shutdown").
 fn state_assignment() -> String {
     format!(
         "if [ -e {FAILED_FLAG} ]; then s=failed; \
-elif systemctl is-active --quiet appliance; then \
-if [ -e {STATUS_PAGE} ]; then s=starting; else s=running; fi; \
-elif [ -e {STATUS_PAGE} ]; then s=starting; else s=stopped; fi"
+else case $(systemctl is-active appliance 2>/dev/null) in \
+active) if [ -e {STATUS_PAGE} ]; then s=starting; else s=running; fi ;; \
+activating|reloading) s=starting ;; \
+*) s=stopped; for u in prepare-env prepare-appliance prepare-ecs appliance-update; do \
+case $(systemctl is-active $u 2>/dev/null) in activating|reloading) s=starting ;; esac; done ;; \
+esac; fi"
     )
 }
 
@@ -339,7 +345,7 @@ pub fn ecs_run<A: Into<Arg>>(args: impl IntoIterator<Item = A>, tty: bool) -> Re
 /// The fleet dashboard in one round trip: `KEY=value` lines (state, tags as
 /// `tag_NAME`, sha256 of /app/env.yml and /run/active-env.yml, uptime in
 /// seconds, disk use of /data and /volatile in percent, pending reboot, boot
-/// id), a `--` line, then the status page. Read it with [`parse_status`].
+/// id, `installed`), a `--` line, then the status page. Read it with [`parse_status`].
 pub fn status() -> RemoteCommand {
     let (state_line, tags) = (state_assignment(), TAGS.join(" "));
     RemoteCommand::script(format!(
@@ -351,6 +357,7 @@ printf 'uptime_seconds=%s\\n' \"$(cut -d. -f1 /proc/uptime)\"\n\
 for d in data volatile; do [ -d /$d ] && df -P /$d | awk -v d=$d 'NR==2 {{sub(\"%\", \"\", $5); print \"disk_\" d \"_used_pct=\" $5}}'; done\n\
 if [ -e /var/run/reboot-required ]; then echo reboot_required=true; else echo reboot_required=false; fi\n\
 printf 'boot_id=%s\\n' \"$(cat /proc/sys/kernel/random/boot_id)\"\n\
+{INSTALLED_PROBE}\n\
 echo --\n\
 if [ -e {STATUS_PAGE} ]; then cat {STATUS_PAGE}; fi"
     ))
@@ -366,6 +373,65 @@ pub fn parse_status(output: &str) -> (Facts, Option<String>) {
         Facts::from_pairs(lines.lines().filter_map(|l| l.split_once('='))),
         status_text(page),
     )
+}
+
+/// Prints `installed=true` once the highstate has put the appliance's helper
+/// scripts on the PATH, `installed=false` before (part of [`status`]).
+const INSTALLED_PROBE: &str = "if command -v create-internal-user.sh >/dev/null 2>&1; \
+then echo installed=true; else echo installed=false; fi";
+
+/// Exit status of [`read_if_present`] when the file does not exist.
+pub const ABSENT: u32 = 66;
+
+/// Prints the file at `path`; exits [`ABSENT`] (not an error) when there is
+/// none, so "no file yet" and "cannot read it" stay apart.
+pub fn read_if_present(path: &str) -> RemoteCommand {
+    RemoteCommand::shell(vec![
+        Token::Code("if [ -e ".to_owned()),
+        Token::Arg(Arg::plain(path)),
+        Token::Code(" ]; then cat -- ".to_owned()),
+        Token::Arg(Arg::plain(path)),
+        Token::Code(format!("; else exit {ABSENT}; fi")),
+    ])
+}
+
+/// `sha256sum PATH`: the digest as the host computes it.
+pub fn sha256(path: &str) -> RemoteCommand {
+    RemoteCommand::exec("sha256sum", [path])
+}
+
+/// The hex digest from `sha256sum` output (its first word), if it is one.
+pub fn parse_sha256(output: &str) -> Option<&str> {
+    let word = output.split_whitespace().next()?;
+    (word.len() == 64 && word.bytes().all(|b| b.is_ascii_hexdigit())).then_some(word)
+}
+
+/// While an env is applied: `update=` with the state of appliance-update
+/// (`systemctl is-active`: activating, inactive, failed ..., or `queued`
+/// while its start job waits in `systemctl list-jobs`), then what [`state`]
+/// prints. Read it with [`parse_update_progress`].
+pub fn update_progress() -> RemoteCommand {
+    RemoteCommand::script(format!(
+        "u=$(systemctl is-active appliance-update 2>/dev/null); \
+if systemctl list-jobs 2>/dev/null | grep -q appliance-update; then u=queued; fi; \
+printf 'update=%s\\n' \"$u\"; {}",
+        state().to_shell()
+    ))
+}
+
+/// The appliance-update unit's state word and [`parse_state`]'s result.
+pub fn parse_update_progress(output: &str) -> (String, AppState, Option<String>) {
+    let (first, rest) = output.split_once('\n').unwrap_or((output, ""));
+    match first.strip_prefix("update=") {
+        Some(update) => {
+            let (state, text) = parse_state(rest);
+            (update.trim().to_owned(), state, text)
+        }
+        None => {
+            let (state, text) = parse_state(output);
+            (String::new(), state, text)
+        }
+    }
 }
 
 /// Takes the per-host lock: exit 0 when taken; exit 1 with the current
@@ -502,6 +568,107 @@ mod tests {
         assert!(facts.get("state").is_some(), "{text}");
         assert!(facts.get("tag_last_running_ecs").is_some(), "{text}");
         assert!(facts.number("uptime_seconds").is_some(), "{text}");
+    }
+
+    #[test]
+    fn env_file_commands() {
+        assert_eq!(
+            read_if_present(ENV_PATH).to_shell(),
+            "if [ -e /app/env.yml ]; then cat -- /app/env.yml; else exit 66; fi"
+        );
+        assert_eq!(
+            read_if_present("/tmp/it's here").to_shell(),
+            "if [ -e '/tmp/it'\\''s here' ]; then cat -- '/tmp/it'\\''s here'; else exit 66; fi"
+        );
+        assert_eq!(sh(&read_if_present("/nonexistent/x").to_shell()).status.code(), Some(66));
+        assert_eq!(sha256(ENV_PATH).to_shell(), "sha256sum /app/env.yml");
+        let digest = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        assert_eq!(parse_sha256(&format!("{digest}  /app/env.yml\n")), Some(digest));
+        assert_eq!(parse_sha256("sha256sum: /app/env.yml: No such file"), None);
+    }
+
+    #[test]
+    fn update_progress_runs_here_and_parses() {
+        assert_eq!(
+            update_progress().to_shell(),
+            format!(
+                "u=$(systemctl is-active appliance-update 2>/dev/null); \
+if systemctl list-jobs 2>/dev/null | grep -q appliance-update; then u=queued; fi; \
+printf 'update=%s\\n' \"$u\"; {}",
+                state().to_shell()
+            )
+        );
+        let out = sh(&update_progress().to_shell());
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.starts_with("update="), "{text}");
+        assert_ne!(parse_update_progress(&text).1, AppState::Unknown, "{text}");
+        assert_eq!(
+            parse_update_progress("update=activating\nstate=starting\n<h1>Update</h1><p>building</p>"),
+            (
+                "activating".to_owned(),
+                AppState::Starting,
+                Some("Update: building".to_owned())
+            )
+        );
+    }
+
+    #[test]
+    fn status_reports_installation() {
+        let out = sh(&status().to_shell());
+        let (facts, _) = parse_status(&String::from_utf8(out.stdout).unwrap());
+        assert!(matches!(facts.get("installed"), Some("true" | "false")));
+    }
+
+    #[test]
+    fn state_comes_from_the_units_not_from_a_leftover_status_page() {
+        let dir = std::env::temp_dir().join(format!("ecsfleet-state-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // A systemctl that answers `is-active UNIT` from $UNIT_STATE_<unit>.
+        std::fs::write(
+            dir.join("systemctl"),
+            "#!/bin/sh\nu=$(echo \"$2\" | tr - _)\neval \"s=\\${UNIT_STATE_$u:-inactive}\"\necho \"$s\"\n[ \"$s\" = active ]\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(
+            dir.join("systemctl"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let (page, flag) = (dir.join("503.html"), dir.join("failed"));
+        let script = state()
+            .to_shell()
+            .replace(STATUS_PAGE, page.to_str().unwrap())
+            .replace(FAILED_FLAG, flag.to_str().unwrap());
+        let state_with = |units: &[(&str, &str)], with_page: bool, failed: bool| {
+            let _ = std::fs::remove_file(&page);
+            let _ = std::fs::remove_file(&flag);
+            if with_page {
+                std::fs::write(&page, "<h1>Appliance Update</h1><p>building</p>").unwrap();
+            }
+            if failed {
+                std::fs::write(&flag, "").unwrap();
+            }
+            let mut command = Command::new("/bin/sh");
+            command.arg("-c").arg(&script).env(
+                "PATH",
+                format!("{}:/usr/bin:/bin", dir.display()),
+            );
+            for (unit, state) in units {
+                command.env(format!("UNIT_STATE_{}", unit.replace('-', "_")), state);
+            }
+            parse_state(&String::from_utf8(command.output().unwrap().stdout).unwrap()).0
+        };
+        use AppState::*;
+        assert_eq!(state_with(&[("appliance", "active")], false, false), Running);
+        assert_eq!(state_with(&[("appliance", "active")], true, false), Starting);
+        assert_eq!(state_with(&[("appliance", "activating")], true, false), Starting);
+        assert_eq!(state_with(&[], true, false), Stopped);
+        assert_eq!(state_with(&[], false, false), Stopped);
+        assert_eq!(state_with(&[("appliance", "failed")], true, false), Stopped);
+        assert_eq!(state_with(&[("appliance-update", "activating")], true, false), Starting);
+        assert_eq!(state_with(&[("prepare-ecs", "activating")], true, false), Starting);
+        assert_eq!(state_with(&[("appliance", "active")], true, true), Failed);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,3 +1,4 @@
 //! Shared test helpers: the built binary, temporary sshd servers, lab fleets.
 #![allow(dead_code)]
+pub mod lab;
 pub mod sshd;

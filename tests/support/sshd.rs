@@ -300,7 +300,14 @@ impl SshdBuilder {
             config.push('\n');
         }
         // No AcceptEnv: the server accepts no environment from clients.
-        config.push_str(&format!(
+        // Some keywords (MaxStartups) are last-wins in sshd, so a default is
+        // left out entirely when an override names the same keyword.
+        let overridden: Vec<String> = overrides
+            .iter()
+            .filter_map(|line| line.split_whitespace().next())
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let defaults = format!(
             "ListenAddress {listen}\n\
              HostKey {key}\n\
              PidFile {dir}/sshd.pid\n\
@@ -318,7 +325,14 @@ impl SshdBuilder {
              Subsystem sftp internal-sftp\n",
             key = key.display(),
             dir = dir.path().display(),
-        ));
+        );
+        for line in defaults.lines() {
+            let keyword = line.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+            if !overridden.contains(&keyword) {
+                config.push_str(line);
+                config.push('\n');
+            }
+        }
         for line in match_blocks {
             config.push_str(line);
             config.push('\n');

@@ -244,11 +244,10 @@ impl Sizing {
                 unit: "GB",
                 formula: "2 GB + 1 GB × cores + database, up to ½ GB (a minimum)",
                 working: format!(
-                    "2 + {} + {} = {} → {} GB",
+                    "2 + {} + {} = {}",
                     self.cores,
                     num(db),
-                    num(memory_exact),
-                    num(self.memory_gb)
+                    rounded(memory_exact, self.memory_gb)
                 ),
                 manual: manual.map(|r| r.memory_gb),
                 manual_text: manual.map(|r| format!("{}+ GB", num(r.memory_gb))),
@@ -274,10 +273,9 @@ impl Sizing {
                 unit: "GB",
                 formula: "12 × years × studies × 17 MB (17,000 KB) ÷ 1024², up to whole GB",
                 working: format!(
-                    "{months} × {n} × 17,000 KB = {} KB = {} → {} GB",
+                    "{months} × {n} × 17,000 KB = {} KB = {}",
                     thousands(f64::from(months) * f64::from(n) * DOCUMENT_KB_PER_STUDY),
-                    num(documents_exact),
-                    num(docs)
+                    rounded(documents_exact, docs)
                 ),
                 manual: None,
                 manual_text: None,
@@ -294,11 +292,10 @@ impl Sizing {
                 unit: "GB",
                 formula: "50 GB base and temp + database + documents, to nearest GB",
                 working: format!(
-                    "50 + {} + {} = {} → {} GB",
+                    "50 + {} + {} = {}",
                     num(db),
                     num(docs),
-                    num(disk_exact),
-                    num(self.disk_gb)
+                    rounded(disk_exact, self.disk_gb)
                 ),
                 manual: manual.map(|r| r.disk_gb),
                 manual_text: manual.map(|r| format!("{} GB", num(r.disk_gb))),
@@ -311,11 +308,10 @@ impl Sizing {
                 unit: "GB",
                 formula: "2 × documents + base + documents ÷ months × 2, up to whole GB",
                 working: format!(
-                    "2 × {} + 50 + {} ÷ {months} × 2 = {} → {} GB",
+                    "2 × {} + 50 + {} ÷ {months} × 2 = {}",
                     num(docs),
                     num(docs),
-                    num(backup_exact),
-                    num(self.backup_gb)
+                    rounded(backup_exact, self.backup_gb)
                 ),
                 manual: manual.map(|r| r.backup_gb),
                 manual_text: manual.map(|r| format!("{} GB", num(r.backup_gb))),
@@ -334,9 +330,10 @@ impl Sizing {
             let why = DIFFERS
                 .iter()
                 .find(|(name, studies, _)| *name == quantity.name && *studies == n)
-                .map_or("the manual's row differs from its own formula", |(_, _, why)| {
-                    why
-                });
+                .map_or(
+                    "the manual's row differs from its own formula",
+                    |(_, _, why)| why,
+                );
             if quantity.note.is_empty() {
                 quantity.note = why.to_owned();
             } else {
@@ -404,6 +401,17 @@ fn round_nearest(x: f64) -> f64 {
 pub fn num(x: f64) -> String {
     let text = format!("{:.2}", x);
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// `443.25 → 444 GB`, or `253 GB` when rounding changed nothing visible.
+fn rounded(exact: f64, value: f64) -> String {
+    let exact = num(exact);
+    let value = num(value);
+    if exact == value {
+        format!("{value} GB")
+    } else {
+        format!("{exact} → {value} GB")
+    }
 }
 
 /// A whole number with thousands separators: 204,000,000.
@@ -484,7 +492,10 @@ mod tests {
         agrees(&s, "cores", 4.0);
         agrees(&s, "memory", 9.5);
         agrees(&s, "disk", 131.0);
-        assert_eq!(quantity(&s, "disk").working, "50 + 3.2 + 78 = 131.2 → 131 GB");
+        assert_eq!(
+            quantity(&s, "disk").working,
+            "50 + 3.2 + 78 = 131.2 → 131 GB"
+        );
         differs(&s, "backup", 208.0, 178.0, "444 × 40 ÷ 100 = 177.6 → 178");
     }
 

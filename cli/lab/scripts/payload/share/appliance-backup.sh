@@ -1,0 +1,1 @@
+# appliance-backup.sh (ecsfleet lab): placeholder installed by the simulated highstate

@@ -1,0 +1,1 @@
+# appliance-update.sh (ecsfleet lab): placeholder installed by the simulated highstate

@@ -1,0 +1,1 @@
+# prepare-appliance.sh (ecsfleet lab): placeholder installed by the simulated highstate

@@ -1,0 +1,1 @@
+# prepare-ecs.sh (ecsfleet lab): placeholder installed by the simulated highstate

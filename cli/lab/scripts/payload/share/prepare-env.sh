@@ -1,0 +1,1 @@
+# prepare-env.sh (ecsfleet lab): placeholder installed by the simulated highstate

@@ -1,0 +1,515 @@
+//! The playbook executor and the lifecycle commands (issue 5) against lab
+//! hosts: install, activate, update, start/stop/restart/recover, `run` with
+//! --plan, --serial/--max-fail, the host lock, Ctrl-C and --resume. Assertions
+//! read the simulator's call logs and the hosts' files, not only exit codes.
+//! Host indices 200..240 (127.0.0.210 and up) belong to this file.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::lab::{LabFleet, ecsfleet, wait_for};
+
+const LONG: Duration = Duration::from_secs(120);
+
+fn show(output: &Output) -> String {
+    format!(
+        "status {}\n--- stdout\n{}--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// `ecsfleet -i LAB_INVENTORY ARGS` with no stdin (so never a terminal).
+fn fleet_cmd(fleet: &LabFleet, args: &[&str]) -> Command {
+    let mut command = ecsfleet();
+    command
+        .arg("-i")
+        .arg(fleet.inventory())
+        .arg("--no-ssh-config")
+        .args(args)
+        .stdin(Stdio::null());
+    command
+}
+
+fn run(fleet: &LabFleet, args: &[&str]) -> Output {
+    fleet_cmd(fleet, args).output().expect("running ecsfleet")
+}
+
+fn run_ok(fleet: &LabFleet, args: &[&str]) -> Output {
+    let output = run(fleet, args);
+    assert!(output.status.success(), "ecsfleet {args:?}: {}", show(&output));
+    output
+}
+
+/// The NDJSON events of a `--json` run.
+fn events(output: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+fn run_id(events: &[serde_json::Value]) -> String {
+    events
+        .iter()
+        .find(|e| e["event"] == "run_started")
+        .and_then(|e| e["run"].as_str())
+        .expect("a run_started event")
+        .to_owned()
+}
+
+/// `(step, result)` of every finished step of `host`.
+fn steps(events: &[serde_json::Value], host: &str) -> Vec<(u64, String)> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "step_finished" && e["host"] == host)
+        .map(|e| {
+            (
+                e["step"].as_u64().unwrap(),
+                e["result"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn host_result(events: &[serde_json::Value], host: &str) -> String {
+    events
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "host_finished" && e["host"] == host)
+        .and_then(|e| e["result"].as_str())
+        .unwrap_or_else(|| panic!("no host_finished for {host}"))
+        .to_owned()
+}
+
+/// Calls of `program` in the host's simulator log.
+fn calls_of(fleet: &LabFleet, host: &str, program: &str) -> Vec<Vec<String>> {
+    fleet
+        .calls(host)
+        .into_iter()
+        .filter(|argv| argv.first().is_some_and(|p| p == program))
+        .collect()
+}
+
+fn has_call(fleet: &LabFleet, host: &str, argv: &[&str]) -> bool {
+    fleet.calls(host).iter().any(|c| c == argv)
+}
+
+/// A minimal ecs-appliance checkout: salt/minion, a state, and a .git to leave out.
+fn appliance_tree(dir: &Path) {
+    fs::create_dir_all(dir.join("salt/appliance")).unwrap();
+    fs::create_dir_all(dir.join("pillar")).unwrap();
+    fs::create_dir_all(dir.join(".git/objects")).unwrap();
+    fs::write(
+        dir.join("salt/minion"),
+        "file_client: local\nfile_roots:\n  base:\n    - /app/appliance/salt\n",
+    )
+    .unwrap();
+    fs::write(dir.join("salt/appliance/init.sls"), "# appliance\n").unwrap();
+    fs::write(dir.join(".git/HEAD"), "ref: refs/heads/master\n").unwrap();
+}
+
+/// Installs the appliance by hand (as the lab tests do), quicker than `install`.
+fn install_by_hand(fleet: &LabFleet, name: &str) {
+    fleet.ssh_ok(
+        name,
+        "mkdir -p /etc/salt /app/appliance/salt && echo 'file_client: local' > /etc/salt/minion && \
+         salt-call state.highstate --retcode-passthrough pillar='{\"appliance\": {\"enabled\": true}}' >/dev/null",
+    );
+}
+
+fn write_env(fleet: &LabFleet, name: &str) {
+    fleet.ssh_ok(
+        name,
+        "printf '#cloud-config\\nappliance:\\n  domain: x.ecs.test\\necs:\\n  database: ecs\\n' > /app/env.yml && chmod 0600 /app/env.yml",
+    );
+}
+
+fn write_playbook(fleet: &LabFleet, name: &str, yaml: &str) {
+    let dir = fleet.dir().join("playbooks");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join(format!("{name}.yml")), yaml).unwrap();
+}
+
+fn tag(fleet: &LabFleet, host: &str, name: &str) -> String {
+    String::from_utf8(
+        fleet
+            .read_host_file(host, &format!("/app/etc/tags/{name}"))
+            .unwrap_or_default(),
+    )
+    .unwrap()
+    .trim()
+    .to_owned()
+}
+
+#[test]
+fn install_then_activate_then_update_two_hosts() {
+    let fleet = LabFleet::up(200, 2);
+    let source = tempfile::tempdir().unwrap();
+    appliance_tree(source.path());
+    let src = source.path().to_str().unwrap();
+
+    let out = run_ok(&fleet, &["--json", "install", "--all", "--appliance-source", src, "--yes"]);
+    let ev = events(&out);
+    for host in fleet.names() {
+        assert_eq!(host_result(&ev, &host), "ok");
+        assert!(
+            has_call(
+                &fleet,
+                &host,
+                &[
+                    "salt-call",
+                    "state.highstate",
+                    "pillar={\"appliance\": {\"enabled\": true}}",
+                    "--retcode-passthrough",
+                    "--out=json"
+                ]
+            ),
+            "{:?}",
+            fleet.calls(&host)
+        );
+        assert_eq!(
+            fleet.read_host_file(&host, "/app/appliance/salt/minion"),
+            fleet.read_host_file(&host, "/etc/salt/minion")
+        );
+        assert!(fleet.host_file_exists(&host, "/app/appliance/salt/appliance/init.sls"));
+        assert!(!fleet.host_file_exists(&host, "/app/appliance/.git"));
+        assert!(!fleet.host_file_exists(&host, "/run/ecsfleet.lock"));
+    }
+    let summary = ev
+        .iter()
+        .find(|e| e["event"] == "step_finished" && e["name"] == "highstate")
+        .unwrap();
+    assert!(
+        summary["note"].as_str().unwrap().starts_with("salt: "),
+        "{summary}"
+    );
+
+    // Again: the tree is already there, nothing is pushed.
+    let out = run_ok(&fleet, &["--json", "install", "--all", "--appliance-source", src, "--yes"]);
+    let ev = events(&out);
+    assert!(steps(&ev, "lab200").contains(&(6, "ok".to_owned())), "{ev:?}");
+
+    for host in fleet.names() {
+        write_env(&fleet, &host);
+    }
+    let out = run_ok(&fleet, &["--json", "activate", "--all", "--yes", "--wait-interval", "0.3"]);
+    let ev = events(&out);
+    for host in fleet.names() {
+        assert_eq!(host_result(&ev, &host), "ok", "{ev:?}");
+        assert_eq!(
+            calls_of(&fleet, &host, "reboot").len(),
+            1,
+            "{:?}",
+            fleet.calls(&host)
+        );
+        assert_eq!(
+            fleet.read_host_file(&host, "/run/active-env.yml"),
+            fleet.read_host_file(&host, "/app/env.yml")
+        );
+        assert!(!fleet.host_file_exists(&host, "/var/www/html/503.html"));
+        assert!(!fleet.host_file_exists(&host, "/run/ecsfleet.lock"));
+        assert!(fleet.ssh_ok(&host, "systemctl is-active appliance").starts_with("active"));
+    }
+    assert!(
+        fleet
+            .ssh_ok("lab200", "sudo -u postgres psql -tAc \"SELECT datname FROM pg_database WHERE datname = 'ecs'\"")
+            .contains("ecs")
+    );
+
+    let before: Vec<String> = fleet.names().iter().map(|h| tag(&fleet, h, "last_build_ecs")).collect();
+    let out = run_ok(&fleet, &["update", "--all", "--yes", "--wait-interval", "0.3"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    for (host, before) in fleet.names().iter().zip(&before) {
+        assert!(has_call(
+            &fleet,
+            host,
+            &["systemctl", "--no-block", "start", "appliance-update"]
+        ));
+        let after = tag(&fleet, host, "last_build_ecs");
+        assert_ne!(&after, before, "the ecs build tag moved on {host}");
+        let row = table.lines().find(|l| l.contains(host.as_str())).unwrap();
+        assert!(row.contains(" ok "), "{table}");
+    }
+    assert!(table.contains("ecs before"), "{table}");
+}
+
+#[test]
+fn without_database_the_failure_is_reported_and_recover_after_createdb_brings_it_back() {
+    let fleet = LabFleet::up(202, 1);
+    let host = fleet.name(0);
+    install_by_hand(&fleet, &host);
+    write_env(&fleet, &host);
+    fleet.ssh_ok(&host, "cp /app/env.yml /run/active-env.yml");
+
+    let out = run(&fleet, &["restart", &host, "--yes", "--wait-interval", "0.3"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "error: {host}: restart step 2/2 \"wait until running\" (stock/restart.yml:"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("no postgresql database named ecs"),
+        "{stderr}"
+    );
+    assert!(fleet.host_file_exists(&host, "/run/appliance-failed"));
+
+    fleet.ssh_ok(&host, "sudo -u postgres createdb ecs -T template0 -l de_DE.utf8");
+    let out = run_ok(&fleet, &["recover", &host, "--yes", "--wait-interval", "0.3"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(" ok "));
+    assert!(!fleet.host_file_exists(&host, "/run/appliance-failed"));
+    assert!(!fleet.host_file_exists(&host, "/var/www/html/503.html"));
+    assert!(has_call(&fleet, &host, &["systemctl", "reset-failed", "appliance"]));
+    assert!(has_call(&fleet, &host, &["systemctl", "restart", "appliance"]));
+    assert!(fleet.ssh_ok(&host, "systemctl is-active appliance").starts_with("active"));
+
+    // stop and start round trip.
+    run_ok(&fleet, &["stop", &host, "--yes", "--wait-interval", "0.3"]);
+    assert!(!fleet.ssh_ok(&host, "systemctl is-active appliance || true").starts_with("active"));
+    run_ok(&fleet, &["start", &host, "--yes", "--wait-interval", "0.3"]);
+    assert!(has_call(&fleet, &host, &["systemctl", "start", "appliance"]));
+    assert!(fleet.ssh_ok(&host, "systemctl is-active appliance").starts_with("active"));
+}
+
+#[test]
+fn a_reboot_step_reconnects_and_sees_a_new_boot_id() {
+    let fleet = LabFleet::up(204, 1);
+    let host = fleet.name(0);
+    let before = fleet.ssh_ok(&host, "cat /proc/sys/kernel/random/boot_id");
+    write_playbook(
+        &fleet,
+        "bounce",
+        "name: bounce\nsteps:\n\
+         - name: reboot\n  reboot: {timeout: 2m}\n\
+         - name: after\n  run: cat /proc/sys/kernel/random/boot_id > /root/after-boot\n",
+    );
+    let out = run_ok(&fleet, &["--json", "run", "bounce", &host, "--yes"]);
+    let ev = events(&out);
+    assert_eq!(steps(&ev, &host), [(1, "changed".into()), (2, "changed".into())]);
+    let note = ev
+        .iter()
+        .find(|e| e["event"] == "step_finished" && e["step"] == 1)
+        .unwrap()["note"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(note.ends_with("boot id changed"), "{note}");
+    assert_eq!(calls_of(&fleet, &host, "reboot").len(), 1);
+    let after = String::from_utf8(fleet.read_host_file(&host, "/root/after-boot").unwrap()).unwrap();
+    assert_ne!(before.trim(), after.trim());
+    assert!(!fleet.host_file_exists(&host, "/run/ecsfleet.lock"));
+}
+
+#[test]
+fn serial_one_max_fail_one_stops_after_the_failing_host() {
+    let fleet = LabFleet::up(206, 3);
+    let names = fleet.names();
+    for host in &names {
+        install_by_hand(&fleet, host);
+    }
+    fleet.fault(&names[1], "highstate-fails", true);
+    let out = run(
+        &fleet,
+        &[
+            "--json", "update", "--all", "--serial", "1", "--max-fail", "1", "--yes",
+            "--wait-interval", "0.3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let ev = events(&out);
+    assert_eq!(host_result(&ev, &names[0]), "ok");
+    assert_eq!(host_result(&ev, &names[1]), "failed");
+    assert_eq!(host_result(&ev, &names[2]), "not_started");
+    // Strictly one after the other: the first host finished before the second started.
+    let pos = |event: &str, host: &str| {
+        ev.iter()
+            .position(|e| e["event"] == event && e["host"] == host)
+            .unwrap_or_else(|| panic!("no {event} for {host}"))
+    };
+    assert!(pos("host_finished", &names[0]) < pos("host_started", &names[1]));
+    assert!(!ev.iter().any(|e| e["event"] == "host_started" && e["host"] == names[2]));
+    assert!(has_call(&fleet, &names[0], &["systemctl", "--no-block", "start", "appliance-update"]));
+    assert!(has_call(&fleet, &names[1], &["systemctl", "--no-block", "start", "appliance-update"]));
+    assert!(
+        calls_of(&fleet, &names[2], "systemctl")
+            .iter()
+            .all(|c| !c.contains(&"appliance-update".to_owned())),
+        "the third host was never touched"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1 host not started"), "{stderr}");
+}
+
+/// Starts `ecsfleet run slow HOST` (a 60 s step) and waits until it holds the lock.
+fn start_slow_run(fleet: &LabFleet, host: &str) -> std::process::Child {
+    write_playbook(
+        fleet,
+        "slow",
+        "name: slow\nsteps:\n- name: long\n  run: sleep 60\n- name: after\n  run: touch /root/after-slow\n",
+    );
+    let child = fleet_cmd(fleet, &["run", "slow", host, "--yes"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the lock", LONG, || {
+        fleet.host_file_exists(host, "/run/ecsfleet.lock")
+    });
+    child
+}
+
+fn interrupt(child: &std::process::Child) {
+    // SAFETY: plain kill(2) on our own child's pid.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(rc, 0);
+}
+
+#[test]
+fn a_second_run_is_refused_while_the_first_holds_the_lock() {
+    let fleet = LabFleet::up(209, 1);
+    let host = fleet.name(0);
+    let first = start_slow_run(&fleet, &host);
+    let lock = String::from_utf8(fleet.read_host_file(&host, "/run/ecsfleet.lock").unwrap()).unwrap();
+    assert!(lock.contains("\noperation=run slow\nstarted="), "{lock}");
+
+    let out = run(&fleet, &["run", "slow", &host, "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let holder = lock.lines().next().unwrap().strip_prefix("holder=").unwrap();
+    assert!(
+        stderr.contains(&format!("error: {host}: slow: locked by {holder} (run slow since ")),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("locked"));
+    // The first run's lock is untouched.
+    assert_eq!(
+        String::from_utf8(fleet.read_host_file(&host, "/run/ecsfleet.lock").unwrap()).unwrap(),
+        lock
+    );
+    interrupt(&first);
+    let out = first.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", show(&out));
+}
+
+#[test]
+fn sigint_during_a_long_step_exits_130_and_releases_the_lock() {
+    let fleet = LabFleet::up(211, 1);
+    let host = fleet.name(0);
+    let child = start_slow_run(&fleet, &host);
+    let started = Instant::now();
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", show(&out));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(!fleet.host_file_exists(&host, "/run/ecsfleet.lock"));
+    assert!(!fleet.host_file_exists(&host, "/root/after-slow"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(stderr.contains("--resume "), "{stderr}");
+}
+
+#[test]
+fn resume_skips_the_steps_that_finished() {
+    let fleet = LabFleet::up(213, 1);
+    let host = fleet.name(0);
+    write_playbook(
+        &fleet,
+        "twice",
+        "name: twice\nsteps:\n\
+         - name: count\n  run: echo x >> /root/count\n\
+         - name: gate\n  run: test -e /root/go\n\
+         - name: done\n  run: touch /root/done\n",
+    );
+    let out = run(&fleet, &["--json", "run", "twice", &host, "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let id = run_id(&events(&out));
+    fleet.ssh_ok(&host, "touch /root/go");
+    let out = run_ok(&fleet, &["--json", "run", "twice", &host, "--yes", "--resume", &id]);
+    let ev = events(&out);
+    assert_eq!(run_id(&ev), id);
+    assert_eq!(
+        steps(&ev, &host),
+        [(1, "resumed".into()), (2, "changed".into()), (3, "changed".into())]
+    );
+    assert_eq!(
+        fleet.read_host_file(&host, "/root/count").unwrap(),
+        b"x\n",
+        "step 1 ran once"
+    );
+    let journal = fs::read_to_string(fleet.dir().join(".ecsfleet/journal.jsonl")).unwrap();
+    assert!(journal.lines().all(|l| !l.contains("/root")), "no commands in the journal: {journal}");
+    let wrong = run(&fleet, &["run", "slow", &host, "--yes", "--resume", &id]);
+    assert_eq!(wrong.status.code(), Some(2), "{}", show(&wrong));
+}
+
+/// A fleet whose one host cannot be reached (TEST-NET-1).
+fn unreachable_fleet() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("inventory")).unwrap();
+    fs::write(
+        dir.path().join("inventory/hosts.yml"),
+        "hosts:\n  far: {address: 192.0.2.1, user: root}\n",
+    )
+    .unwrap();
+    appliance_tree(&dir.path().join("ecs-appliance"));
+    dir
+}
+
+fn offline(dir: &Path, args: &[&str]) -> Output {
+    ecsfleet()
+        .current_dir(dir)
+        .args(["--no-ssh-config", "--connect-timeout", "30"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn plan_prints_every_step_without_connecting() {
+    let dir = unreachable_fleet();
+    let started = Instant::now();
+    let out = offline(
+        dir.path(),
+        &["run", "install", "far", "--plan", "--var", "appliance_source=ecs-appliance"],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(started.elapsed() < Duration::from_secs(10), "it did not try to connect");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("install on far (stock/install.yml)\n"), "{text}");
+    assert!(text.contains(" 6. push the appliance source: push_tree "), "{text}");
+    assert!(text.contains(" 7. clone the appliance source: skipped (when: appliance_git)"), "{text}");
+    assert!(text.contains("salt-call state.highstate pillar='{\"appliance\": {\"enabled\": true}}'"), "{text}");
+
+    let out = offline(dir.path(), &["install", "far", "--plan", "--appliance-source", "https://example.org/ecs-appliance.git", "--branch", "stable"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(" 6. push the appliance source: skipped"), "{text}");
+    assert!(text.contains("git clone --branch stable https://example.org/ecs-appliance.git /app/appliance"), "{text}");
+}
+
+#[test]
+fn changing_hosts_without_a_terminal_needs_yes() {
+    let dir = unreachable_fleet();
+    for args in [
+        &["activate", "far"][..],
+        &["update", "--all"],
+        &["restart", "far"],
+        &["run", "stop", "far"],
+        &["install", "far"],
+    ] {
+        let out = offline(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", show(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("pass --yes to go ahead"), "{args:?}: {stderr}");
+    }
+    let out = offline(dir.path(), &["install", "far", "--appliance-source", "nowhere", "--yes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a checkout of ecs-appliance"));
+}

@@ -120,10 +120,12 @@ pub enum Command {
         command: Vec<String>,
     },
     /// Upload a local file to every selected host, atomically
-    #[command(after_help = "The file is written to a temporary name in the target directory with its final mode set before any content, checked by length and sha256, then renamed: an interrupted copy leaves the old file as it was.
+    #[command(
+        after_help = "The file is written to a temporary name in the target directory with its final mode set before any content, checked by length and sha256, then renamed: an interrupted copy leaves the old file as it was.
 
 Example:
-  ecsfleet copy --all motd.txt /etc/motd --mode 0644")]
+  ecsfleet copy --all motd.txt /etc/motd --mode 0644"
+    )]
     Copy {
         /// Local file
         source: std::path::PathBuf,

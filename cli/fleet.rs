@@ -79,7 +79,8 @@ impl Fleet {
             tracing::warn!("{warning}");
         }
         let mut options = Options::new(Duration::from_secs(global.connect_timeout), known_hosts);
-        options.handshakes = std::sync::Arc::new(tokio::sync::Semaphore::new(global.max_handshakes.max(1)));
+        options.handshakes =
+            std::sync::Arc::new(tokio::sync::Semaphore::new(global.max_handshakes.max(1)));
         options.kex = match &global.kex {
             Some(list) => parse_kex(list).map_err(Error::usage)?,
             None => default_kex(),

@@ -98,8 +98,10 @@ impl Ops {
     }
 
     fn createdb(&self, name: &str) {
-        self.lab
-            .ssh_ok(name, "sudo -u postgres createdb ecs -T template0 -l de_DE.utf8");
+        self.lab.ssh_ok(
+            name,
+            "sudo -u postgres createdb ecs -T template0 -l de_DE.utf8",
+        );
     }
 
     /// Installed, database, env pushed and activated: a running appliance.
@@ -180,12 +182,16 @@ fn push_env_writes_exact_content_0600_owned_by_root() {
 
     let ran = ops.ok(&["push-env", &name, "--yes"]);
     assert!(
-        ran.stdout.contains(&format!("{name}: /app/env.yml does not exist yet")),
+        ran.stdout
+            .contains(&format!("{name}: /app/env.yml does not exist yet")),
         "{ran:#?}"
     );
     assert!(ran.stdout.contains("pushed"), "{ran:#?}");
     assert_no_secret(&ran.all(), &env, "push-env");
-    assert_eq!(ops.host_file(&name, "/app/env.yml").unwrap(), env.as_bytes());
+    assert_eq!(
+        ops.host_file(&name, "/app/env.yml").unwrap(),
+        env.as_bytes()
+    );
     let on_host = ops.lab.host_path(&name, "/app/env.yml");
     assert_eq!(mode(&on_host), 0o600);
     assert_eq!(std::fs::metadata(&on_host).unwrap().uid(), 0);
@@ -264,13 +270,7 @@ fn push_env_sends_nothing_when_env_check_fails() {
     assert_eq!(ops.calls(&name), calls_before);
 
     // A host without an env in the inventory (and no --env) is refused too.
-    let ran = ops.run(&[
-        "push-env",
-        &name,
-        "--yes",
-        "--env",
-        "/nonexistent/env.yml",
-    ]);
+    let ran = ops.run(&["push-env", &name, "--yes", "--env", "/nonexistent/env.yml"]);
     assert_eq!(ran.code, 2, "{ran:#?}");
     assert!(ran.stderr.contains("/nonexistent/env.yml: "), "{ran:#?}");
 }
@@ -279,7 +279,10 @@ fn push_env_sends_nothing_when_env_check_fails() {
 fn push_env_leaves_the_old_file_when_the_connection_drops() {
     let ops = Ops::up(123, 1);
     let name = ops.lab.name(0);
-    ops.lab.ssh_ok(&name, "printf old > /app/env.yml && chmod 0600 /app/env.yml");
+    ops.lab.ssh_ok(
+        &name,
+        "printf old > /app/env.yml && chmod 0600 /app/env.yml",
+    );
     ops.new_env(&name, &format!("{name}.ecs.test"));
     ops.lab.fault(&name, "drop-mid-transfer", true);
 
@@ -289,14 +292,44 @@ fn push_env_leaves_the_old_file_when_the_connection_drops() {
     assert_eq!(ops.host_file(&name, "/app/env.yml").unwrap(), b"old");
 
     ops.lab.fault(&name, "drop-mid-transfer", false);
-    crate::support::lab::wait_for("sshd to be back", std::time::Duration::from_secs(60), || {
-        ops.lab.ssh(&name, "true").status.success()
-    });
+    crate::support::lab::wait_for(
+        "sshd to be back",
+        std::time::Duration::from_secs(60),
+        || ops.lab.ssh(&name, "true").status.success(),
+    );
     ops.ok(&["push-env", &name, "--yes"]);
     assert_eq!(
         ops.host_file(&name, "/app/env.yml").unwrap(),
         std::fs::read(ops.env_path(&name)).unwrap()
     );
+}
+
+#[test]
+fn push_env_activate_waits_through_the_reboot_an_update_asks_for() {
+    let ops = Ops::up(132, 1);
+    let name = ops.lab.name(0);
+    ops.running(&name);
+    // appliance-update reboots when the host has a reboot pending.
+    ops.lab.ssh_ok(
+        &name,
+        "touch /run/reboot-required /run/ecsfleet-test-marker",
+    );
+    let env = ops.new_env(&name, &format!("{name}.ecs.test"));
+    let ran = ops.ok(&["push-env", &name, "--yes", "--activate"]);
+    assert!(ran.stdout.contains("activated"), "{ran:#?}");
+    assert!(
+        !ops.lab.host_file_exists(&name, "/run/ecsfleet-test-marker"),
+        "the host rebooted (its /run was emptied)"
+    );
+    assert_eq!(
+        ops.host_file(&name, "/run/active-env.yml").unwrap(),
+        env.as_bytes()
+    );
+    let ran = ops.ok(&["--json", "status", &name]);
+    let line = &json_lines(&ran.stdout)[0];
+    assert_eq!(line["state"], "running");
+    assert_eq!(line["active_env_matches"], true);
+    assert_eq!(line["reboot_required"], false);
 }
 
 #[test]
@@ -313,7 +346,10 @@ fn diffs_show_that_secrets_changed_but_never_a_secret() {
     let ran = ops.run(&["env", "diff", &name]);
     assert_eq!(ran.code, 1, "{ran:#?}");
     assert!(ran.stdout.contains("<secret sha256:"), "{ran:#?}");
-    assert!(ran.stdout.contains(&format!("+++ {name}:/app/env.yml")), "{ran:#?}");
+    assert!(
+        ran.stdout.contains(&format!("+++ {name}:/app/env.yml")),
+        "{ran:#?}"
+    );
     assert_no_secret(&ran.all(), &first, "env diff");
     assert_no_secret(&ran.all(), &second, "env diff");
 
@@ -326,8 +362,9 @@ fn diffs_show_that_secrets_changed_but_never_a_secret() {
     let ran = ops.run(&["env", "diff", &name]);
     assert_eq!(ran.code, 1, "{ran:#?}");
     assert!(
-        ran.stderr
-            .contains(&format!("{name}:/run/active-env.yml is not {name}:/app/env.yml")),
+        ran.stderr.contains(&format!(
+            "{name}:/run/active-env.yml is not {name}:/app/env.yml"
+        )),
         "{ran:#?}"
     );
     assert_no_secret(&ran.all(), &first, "env diff");
@@ -345,7 +382,10 @@ fn status_shows_running_stopped_failed_and_not_installed_hosts() {
     ops.running(&running);
     let calls = ops.calls(&running);
     let tail: Vec<&[String]> = calls.iter().map(Vec::as_slice).collect();
-    assert!(tail.iter().any(|argv| argv == &["env-update.sh"]), "{calls:?}");
+    assert!(
+        tail.iter().any(|argv| argv == &["env-update.sh"]),
+        "{calls:?}"
+    );
     assert!(
         tail.iter()
             .any(|argv| argv == &["systemctl", "--no-block", "start", "appliance-update"]),
@@ -359,8 +399,7 @@ fn status_shows_running_stopped_failed_and_not_installed_hosts() {
     let ran = ops.run(&["push-env", &failed, "--yes", "--activate"]);
     assert_eq!(ran.code, 1, "{ran:#?}");
     assert!(
-        ran.stdout
-            .contains("no postgresql database named ecs"),
+        ran.stdout.contains("no postgresql database named ecs"),
         "{ran:#?}"
     );
 
@@ -470,8 +509,16 @@ fn user_and_cert_create_pass_hostile_names_as_one_argument_and_hand_over_the_pas
             "f"
         ]
     );
-    assert!(!Path::new(marker).exists(), "the hostile name ran a command");
-    assert!(!ops.lab.ssh(&name, &format!("test -e {marker}")).status.success());
+    assert!(
+        !Path::new(marker).exists(),
+        "the hostile name ran a command"
+    );
+    assert!(
+        !ops.lab
+            .ssh(&name, &format!("test -e {marker}"))
+            .status
+            .success()
+    );
     assert_eq!(mode(&pass_file), 0o600);
     let passphrase = std::fs::read_to_string(&pass_file).unwrap();
     let passphrase = passphrase.trim();
@@ -533,23 +580,73 @@ fn user_create_refuses_bad_input_and_unsafe_destinations_before_sending_anything
     let calls_before = ops.calls(&name);
     for (args, message) in [
         (
-            vec!["user", "create", &name, "not-an-email", "A", "B", "f", "--passphrase-file", pass],
+            vec![
+                "user",
+                "create",
+                &name,
+                "not-an-email",
+                "A",
+                "B",
+                "f",
+                "--passphrase-file",
+                pass,
+            ],
             "EMAIL `not-an-email`: expected local@domain",
         ),
         (
-            vec!["user", "create", &name, "a@b.example", "A", "B", "x", "--passphrase-file", pass],
+            vec![
+                "user",
+                "create",
+                &name,
+                "a@b.example",
+                "A",
+                "B",
+                "x",
+                "--passphrase-file",
+                pass,
+            ],
             "gender must be `f` or `m`, not `x`",
         ),
         (
-            vec!["user", "create", &name, "a@b.example", "", "B", "f", "--passphrase-file", pass],
+            vec![
+                "user",
+                "create",
+                &name,
+                "a@b.example",
+                "",
+                "B",
+                "f",
+                "--passphrase-file",
+                pass,
+            ],
             "FIRST may not be empty",
         ),
         (
-            vec!["user", "create", &name, "a@b.example", "A", "B\nC", "f", "--passphrase-file", pass],
+            vec![
+                "user",
+                "create",
+                &name,
+                "a@b.example",
+                "A",
+                "B\nC",
+                "f",
+                "--passphrase-file",
+                pass,
+            ],
             "LAST `B\\nC` contains a control character",
         ),
         (
-            vec!["cert", "create", &name, "a@b.example", "laptop", "--days", "0", "--passphrase-file", pass],
+            vec![
+                "cert",
+                "create",
+                &name,
+                "a@b.example",
+                "laptop",
+                "--days",
+                "0",
+                "--passphrase-file",
+                pass,
+            ],
             "--days must be at least 1",
         ),
         // stdout is not a terminal and no file: the passphrase has nowhere to go.

@@ -6,7 +6,7 @@ use std::fs;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::lab::{LabFleet, wait_for};
+use crate::support::lab::{LabFleet, ecsfleet, wait_for};
 
 const LONG: Duration = Duration::from_secs(120);
 
@@ -62,10 +62,10 @@ fn lab_up_down_leaves_no_process_and_no_mount() {
     assert!(inventory.contains("defaults: {user: root, identity: ../keys/id_ed25519}"));
     assert!(inventory.contains("known_hosts: ../known_hosts"));
     assert!(
-        inventory.contains("  lab20: {address: 127.0.0.30, domain: lab20.ecs.test, groups: [lab]}")
+        inventory.contains("  lab20: {address: 127.0.0.30, domain: lab20.ecs.test, env: ../env/lab20.ecs.test/env.yml, groups: [lab]}")
     );
     assert!(
-        inventory.contains("  lab21: {address: 127.0.0.31, domain: lab21.ecs.test, groups: [lab]}")
+        inventory.contains("  lab21: {address: 127.0.0.31, domain: lab21.ecs.test, env: ../env/lab21.ecs.test/env.yml, groups: [lab]}")
     );
     let known = fs::read_to_string(fleet.known_hosts()).unwrap();
     assert!(
@@ -127,9 +127,32 @@ fn lab_up_down_leaves_no_process_and_no_mount() {
     for pid in pids {
         wait_for("the supervisor to be reaped", LONG, || !alive(pid));
     }
+    // A namespace's inode is reused once it is gone (another test's host may
+    // have it now), so a process counts as ours when it sees our directories.
+    let ours = |pid: &i32| {
+        fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+            .is_ok_and(|m| m.contains(&*dir.to_string_lossy()))
+    };
     for ns in namespaces {
-        assert_eq!(processes_in_namespace(ns), Vec::<i32>::new());
+        let left: Vec<String> = processes_in_namespace(ns)
+            .iter()
+            .filter(|pid| ours(pid))
+            .map(|pid| fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+            .collect();
+        assert!(left.is_empty(), "left in the host's namespace: {left:#?}");
     }
+    let anywhere: Vec<i32> = fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| ours(pid))
+        .collect();
+    assert_eq!(
+        anywhere,
+        Vec::<i32>::new(),
+        "processes that still see {}",
+        dir.display()
+    );
     let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mountinfo.contains(&*dir.to_string_lossy()), "{mountinfo}");
     assert!(!dir.exists(), "lab down leaves {}", dir.display());
@@ -185,6 +208,7 @@ fn reboot_drops_a_live_connection_and_comes_back_with_run_emptied() {
     let mut held = fleet
         .ssh_command(&name, "echo ready; sleep 600")
         .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut ready = [0u8; 6];
@@ -211,6 +235,33 @@ fn reboot_drops_a_live_connection_and_comes_back_with_run_emptied() {
         "ok\n"
     );
     assert!(fleet.calls(&name).iter().any(|argv| argv == &["reboot"]));
+}
+
+#[test]
+fn reboot_drops_a_live_ecsfleet_connection() {
+    let fleet = LabFleet::up(32, 1);
+    let name = fleet.name(0);
+    let mut exec = ecsfleet()
+        .arg("-i")
+        .arg(fleet.inventory())
+        .args(["exec", "--all", "--", "echo ready; sleep 600"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(exec.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert!(line.contains("ready"), "{line}");
+    fleet.ssh(&name, "reboot");
+    let mut status = None;
+    wait_for("ecsfleet exec to see the connection drop", LONG, || {
+        status = exec.try_wait().unwrap();
+        status.is_some()
+    });
+    assert_eq!(status.unwrap().code(), Some(1));
+    wait_for("the host to answer again", LONG, || answers(&fleet, &name));
 }
 
 #[test]

@@ -40,7 +40,11 @@ fn run(fleet: &LabFleet, args: &[&str]) -> Output {
 
 fn run_ok(fleet: &LabFleet, args: &[&str]) -> Output {
     let output = run(fleet, args);
-    assert!(output.status.success(), "ecsfleet {args:?}: {}", show(&output));
+    assert!(
+        output.status.success(),
+        "ecsfleet {args:?}: {}",
+        show(&output)
+    );
     output
 }
 
@@ -121,6 +125,16 @@ fn install_by_hand(fleet: &LabFleet, name: &str) {
     );
 }
 
+/// Installed, env active, database there, appliance started.
+fn make_running(fleet: &LabFleet, name: &str) {
+    install_by_hand(fleet, name);
+    write_env(fleet, name);
+    fleet.ssh_ok(
+        name,
+        "sudo -u postgres createdb ecs -T template0 -l de_DE.utf8 && cp /app/env.yml /run/active-env.yml && systemctl start appliance",
+    );
+}
+
 fn write_env(fleet: &LabFleet, name: &str) {
     fleet.ssh_ok(
         name,
@@ -152,7 +166,17 @@ fn install_then_activate_then_update_two_hosts() {
     appliance_tree(source.path());
     let src = source.path().to_str().unwrap();
 
-    let out = run_ok(&fleet, &["--json", "install", "--all", "--appliance-source", src, "--yes"]);
+    let out = run_ok(
+        &fleet,
+        &[
+            "--json",
+            "install",
+            "--all",
+            "--appliance-source",
+            src,
+            "--yes",
+        ],
+    );
     let ev = events(&out);
     for host in fleet.names() {
         assert_eq!(host_result(&ev, &host), "ok");
@@ -189,14 +213,37 @@ fn install_then_activate_then_update_two_hosts() {
     );
 
     // Again: the tree is already there, nothing is pushed.
-    let out = run_ok(&fleet, &["--json", "install", "--all", "--appliance-source", src, "--yes"]);
+    let out = run_ok(
+        &fleet,
+        &[
+            "--json",
+            "install",
+            "--all",
+            "--appliance-source",
+            src,
+            "--yes",
+        ],
+    );
     let ev = events(&out);
-    assert!(steps(&ev, "lab200").contains(&(6, "ok".to_owned())), "{ev:?}");
+    assert!(
+        steps(&ev, "lab200").contains(&(6, "ok".to_owned())),
+        "{ev:?}"
+    );
 
     for host in fleet.names() {
         write_env(&fleet, &host);
     }
-    let out = run_ok(&fleet, &["--json", "activate", "--all", "--yes", "--wait-interval", "0.3"]);
+    let out = run_ok(
+        &fleet,
+        &[
+            "--json",
+            "activate",
+            "--all",
+            "--yes",
+            "--wait-interval",
+            "0.3",
+        ],
+    );
     let ev = events(&out);
     for host in fleet.names() {
         assert_eq!(host_result(&ev, &host), "ok", "{ev:?}");
@@ -212,7 +259,11 @@ fn install_then_activate_then_update_two_hosts() {
         );
         assert!(!fleet.host_file_exists(&host, "/var/www/html/503.html"));
         assert!(!fleet.host_file_exists(&host, "/run/ecsfleet.lock"));
-        assert!(fleet.ssh_ok(&host, "systemctl is-active appliance").starts_with("active"));
+        assert!(
+            fleet
+                .ssh_ok(&host, "systemctl is-active appliance")
+                .starts_with("active")
+        );
     }
     assert!(
         fleet
@@ -220,8 +271,17 @@ fn install_then_activate_then_update_two_hosts() {
             .contains("ecs")
     );
 
-    let before: Vec<String> = fleet.names().iter().map(|h| tag(&fleet, h, "last_build_ecs")).collect();
-    let out = run_ok(&fleet, &["update", "--all", "--yes", "--wait-interval", "0.3"]);
+    // The update reboots lab201 part-way (reboot-required): followed by boot id.
+    fleet.ssh_ok("lab201", "touch /run/reboot-required");
+    let before: Vec<String> = fleet
+        .names()
+        .iter()
+        .map(|h| tag(&fleet, h, "last_build_ecs"))
+        .collect();
+    let out = run_ok(
+        &fleet,
+        &["update", "--all", "--yes", "--wait-interval", "0.3"],
+    );
     let table = String::from_utf8_lossy(&out.stdout);
     for (host, before) in fleet.names().iter().zip(&before) {
         assert!(has_call(
@@ -233,7 +293,14 @@ fn install_then_activate_then_update_two_hosts() {
         assert_ne!(&after, before, "the ecs build tag moved on {host}");
         let row = table.lines().find(|l| l.contains(host.as_str())).unwrap();
         assert!(row.contains(" ok "), "{table}");
+        let rebooted = if host == "lab201" { " yes " } else { " no " };
+        assert!(row.contains(rebooted), "{table}");
     }
+    assert_eq!(
+        calls_of(&fleet, "lab201", "reboot").len(),
+        1,
+        "the activate's reboot only"
+    );
     assert!(table.contains("ecs before"), "{table}");
 }
 
@@ -245,7 +312,10 @@ fn without_database_the_failure_is_reported_and_recover_after_createdb_brings_it
     write_env(&fleet, &host);
     fleet.ssh_ok(&host, "cp /app/env.yml /run/active-env.yml");
 
-    let out = run(&fleet, &["restart", &host, "--yes", "--wait-interval", "0.3"]);
+    let out = run(
+        &fleet,
+        &["restart", &host, "--yes", "--wait-interval", "0.3"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -260,21 +330,51 @@ fn without_database_the_failure_is_reported_and_recover_after_createdb_brings_it
     );
     assert!(fleet.host_file_exists(&host, "/run/appliance-failed"));
 
-    fleet.ssh_ok(&host, "sudo -u postgres createdb ecs -T template0 -l de_DE.utf8");
-    let out = run_ok(&fleet, &["recover", &host, "--yes", "--wait-interval", "0.3"]);
+    fleet.ssh_ok(
+        &host,
+        "sudo -u postgres createdb ecs -T template0 -l de_DE.utf8",
+    );
+    let out = run_ok(
+        &fleet,
+        &["recover", &host, "--yes", "--wait-interval", "0.3"],
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains(" ok "));
     assert!(!fleet.host_file_exists(&host, "/run/appliance-failed"));
     assert!(!fleet.host_file_exists(&host, "/var/www/html/503.html"));
-    assert!(has_call(&fleet, &host, &["systemctl", "reset-failed", "appliance"]));
-    assert!(has_call(&fleet, &host, &["systemctl", "restart", "appliance"]));
-    assert!(fleet.ssh_ok(&host, "systemctl is-active appliance").starts_with("active"));
+    assert!(has_call(
+        &fleet,
+        &host,
+        &["systemctl", "reset-failed", "appliance"]
+    ));
+    assert!(has_call(
+        &fleet,
+        &host,
+        &["systemctl", "restart", "appliance"]
+    ));
+    assert!(
+        fleet
+            .ssh_ok(&host, "systemctl is-active appliance")
+            .starts_with("active")
+    );
 
     // stop and start round trip.
     run_ok(&fleet, &["stop", &host, "--yes", "--wait-interval", "0.3"]);
-    assert!(!fleet.ssh_ok(&host, "systemctl is-active appliance || true").starts_with("active"));
+    assert!(
+        !fleet
+            .ssh_ok(&host, "systemctl is-active appliance || true")
+            .starts_with("active")
+    );
     run_ok(&fleet, &["start", &host, "--yes", "--wait-interval", "0.3"]);
-    assert!(has_call(&fleet, &host, &["systemctl", "start", "appliance"]));
-    assert!(fleet.ssh_ok(&host, "systemctl is-active appliance").starts_with("active"));
+    assert!(has_call(
+        &fleet,
+        &host,
+        &["systemctl", "start", "appliance"]
+    ));
+    assert!(
+        fleet
+            .ssh_ok(&host, "systemctl is-active appliance")
+            .starts_with("active")
+    );
 }
 
 #[test]
@@ -291,7 +391,10 @@ fn a_reboot_step_reconnects_and_sees_a_new_boot_id() {
     );
     let out = run_ok(&fleet, &["--json", "run", "bounce", &host, "--yes"]);
     let ev = events(&out);
-    assert_eq!(steps(&ev, &host), [(1, "changed".into()), (2, "changed".into())]);
+    assert_eq!(
+        steps(&ev, &host),
+        [(1, "changed".into()), (2, "changed".into())]
+    );
     let note = ev
         .iter()
         .find(|e| e["event"] == "step_finished" && e["step"] == 1)
@@ -301,7 +404,8 @@ fn a_reboot_step_reconnects_and_sees_a_new_boot_id() {
         .to_owned();
     assert!(note.ends_with("boot id changed"), "{note}");
     assert_eq!(calls_of(&fleet, &host, "reboot").len(), 1);
-    let after = String::from_utf8(fleet.read_host_file(&host, "/root/after-boot").unwrap()).unwrap();
+    let after =
+        String::from_utf8(fleet.read_host_file(&host, "/root/after-boot").unwrap()).unwrap();
     assert_ne!(before.trim(), after.trim());
     assert!(!fleet.host_file_exists(&host, "/run/ecsfleet.lock"));
 }
@@ -311,19 +415,27 @@ fn serial_one_max_fail_one_stops_after_the_failing_host() {
     let fleet = LabFleet::up(206, 3);
     let names = fleet.names();
     for host in &names {
-        install_by_hand(&fleet, host);
+        make_running(&fleet, host);
     }
     fleet.fault(&names[1], "highstate-fails", true);
     let out = run(
         &fleet,
         &[
-            "--json", "update", "--all", "--serial", "1", "--max-fail", "1", "--yes",
-            "--wait-interval", "0.3",
+            "--json",
+            "update",
+            "--all",
+            "--serial",
+            "1",
+            "--max-fail",
+            "1",
+            "--yes",
+            "--wait-interval",
+            "0.3",
         ],
     );
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let ev = events(&out);
-    assert_eq!(host_result(&ev, &names[0]), "ok");
+    assert_eq!(host_result(&ev, &names[0]), "ok", "{}", show(&out));
     assert_eq!(host_result(&ev, &names[1]), "failed");
     assert_eq!(host_result(&ev, &names[2]), "not_started");
     // Strictly one after the other: the first host finished before the second started.
@@ -333,9 +445,20 @@ fn serial_one_max_fail_one_stops_after_the_failing_host() {
             .unwrap_or_else(|| panic!("no {event} for {host}"))
     };
     assert!(pos("host_finished", &names[0]) < pos("host_started", &names[1]));
-    assert!(!ev.iter().any(|e| e["event"] == "host_started" && e["host"] == names[2]));
-    assert!(has_call(&fleet, &names[0], &["systemctl", "--no-block", "start", "appliance-update"]));
-    assert!(has_call(&fleet, &names[1], &["systemctl", "--no-block", "start", "appliance-update"]));
+    assert!(
+        !ev.iter()
+            .any(|e| e["event"] == "host_started" && e["host"] == names[2])
+    );
+    assert!(has_call(
+        &fleet,
+        &names[0],
+        &["systemctl", "--no-block", "start", "appliance-update"]
+    ));
+    assert!(has_call(
+        &fleet,
+        &names[1],
+        &["systemctl", "--no-block", "start", "appliance-update"]
+    ));
     assert!(
         calls_of(&fleet, &names[2], "systemctl")
             .iter()
@@ -375,15 +498,23 @@ fn a_second_run_is_refused_while_the_first_holds_the_lock() {
     let fleet = LabFleet::up(209, 1);
     let host = fleet.name(0);
     let first = start_slow_run(&fleet, &host);
-    let lock = String::from_utf8(fleet.read_host_file(&host, "/run/ecsfleet.lock").unwrap()).unwrap();
+    let lock =
+        String::from_utf8(fleet.read_host_file(&host, "/run/ecsfleet.lock").unwrap()).unwrap();
     assert!(lock.contains("\noperation=run slow\nstarted="), "{lock}");
 
     let out = run(&fleet, &["run", "slow", &host, "--yes"]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let holder = lock.lines().next().unwrap().strip_prefix("holder=").unwrap();
+    let holder = lock
+        .lines()
+        .next()
+        .unwrap()
+        .strip_prefix("holder=")
+        .unwrap();
     assert!(
-        stderr.contains(&format!("error: {host}: slow: locked by {holder} (run slow since ")),
+        stderr.contains(&format!(
+            "error: {host}: slow: locked by {holder} (run slow since "
+        )),
         "{stderr}"
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("locked"));
@@ -430,12 +561,19 @@ fn resume_skips_the_steps_that_finished() {
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let id = run_id(&events(&out));
     fleet.ssh_ok(&host, "touch /root/go");
-    let out = run_ok(&fleet, &["--json", "run", "twice", &host, "--yes", "--resume", &id]);
+    let out = run_ok(
+        &fleet,
+        &["--json", "run", "twice", &host, "--yes", "--resume", &id],
+    );
     let ev = events(&out);
     assert_eq!(run_id(&ev), id);
     assert_eq!(
         steps(&ev, &host),
-        [(1, "resumed".into()), (2, "changed".into()), (3, "changed".into())]
+        [
+            (1, "resumed".into()),
+            (2, "changed".into()),
+            (3, "changed".into())
+        ]
     );
     assert_eq!(
         fleet.read_host_file(&host, "/root/count").unwrap(),
@@ -443,7 +581,10 @@ fn resume_skips_the_steps_that_finished() {
         "step 1 ran once"
     );
     let journal = fs::read_to_string(fleet.dir().join(".ecsfleet/journal.jsonl")).unwrap();
-    assert!(journal.lines().all(|l| !l.contains("/root")), "no commands in the journal: {journal}");
+    assert!(
+        journal.lines().all(|l| !l.contains("/root")),
+        "no commands in the journal: {journal}"
+    );
     let wrong = run(&fleet, &["run", "slow", &host, "--yes", "--resume", &id]);
     assert_eq!(wrong.status.code(), Some(2), "{}", show(&wrong));
 }
@@ -477,21 +618,62 @@ fn plan_prints_every_step_without_connecting() {
     let started = Instant::now();
     let out = offline(
         dir.path(),
-        &["run", "install", "far", "--plan", "--var", "appliance_source=ecs-appliance"],
+        &[
+            "run",
+            "install",
+            "far",
+            "--plan",
+            "--var",
+            "appliance_source=ecs-appliance",
+        ],
     );
     assert!(out.status.success(), "{}", show(&out));
-    assert!(started.elapsed() < Duration::from_secs(10), "it did not try to connect");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "it did not try to connect"
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("install on far (stock/install.yml)\n"), "{text}");
-    assert!(text.contains(" 6. push the appliance source: push_tree "), "{text}");
-    assert!(text.contains(" 7. clone the appliance source: skipped (when: appliance_git)"), "{text}");
-    assert!(text.contains("salt-call state.highstate pillar='{\"appliance\": {\"enabled\": true}}'"), "{text}");
+    assert!(
+        text.starts_with("install on far (stock/install.yml)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(" 6. push the appliance source: push_tree "),
+        "{text}"
+    );
+    assert!(
+        text.contains(" 7. clone the appliance source: skipped (when: appliance_git)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("salt-call state.highstate pillar='{\"appliance\": {\"enabled\": true}}'"),
+        "{text}"
+    );
 
-    let out = offline(dir.path(), &["install", "far", "--plan", "--appliance-source", "https://example.org/ecs-appliance.git", "--branch", "stable"]);
+    let out = offline(
+        dir.path(),
+        &[
+            "install",
+            "far",
+            "--plan",
+            "--appliance-source",
+            "https://example.org/ecs-appliance.git",
+            "--branch",
+            "stable",
+        ],
+    );
     assert!(out.status.success(), "{}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(" 6. push the appliance source: skipped"), "{text}");
-    assert!(text.contains("git clone --branch stable https://example.org/ecs-appliance.git /app/appliance"), "{text}");
+    assert!(
+        text.contains(" 6. push the appliance source: skipped"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "git clone --branch stable https://example.org/ecs-appliance.git /app/appliance"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -507,9 +689,15 @@ fn changing_hosts_without_a_terminal_needs_yes() {
         let out = offline(dir.path(), args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", show(&out));
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("pass --yes to go ahead"), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("pass --yes to go ahead"),
+            "{args:?}: {stderr}"
+        );
     }
-    let out = offline(dir.path(), &["install", "far", "--appliance-source", "nowhere", "--yes"]);
+    let out = offline(
+        dir.path(),
+        &["install", "far", "--appliance-source", "nowhere", "--yes"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a checkout of ecs-appliance"));
 }

@@ -8,5 +8,5 @@ mod env_cmd;
 mod fleet_ops;
 mod lab;
 mod lifecycle;
-mod ssh;
 mod size_init;
+mod ssh;

@@ -34,18 +34,31 @@ fn json_lines(output: &Output) -> Vec<serde_json::Value> {
 fn exec_runs_everywhere_and_reports_the_unreachable_host() {
     let fleet = Fleet::new(&["127.0.1.10", "127.0.1.11"]);
     fleet.write_inventory("  ghost: {address: 127.0.1.12}\n");
-    let output = run(&fleet, &["exec", "--all", "--", "echo hello from $(hostname) >/dev/null; echo ok"]);
+    let output = run(
+        &fleet,
+        &[
+            "exec",
+            "--all",
+            "--",
+            "echo hello from $(hostname) >/dev/null; echo ok",
+        ],
+    );
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     for host in ["h1 ", "h2 "] {
         assert!(
-            stdout.lines().any(|line| line.starts_with(host) && line.ends_with("| ok")),
+            stdout
+                .lines()
+                .any(|line| line.starts_with(host) && line.ends_with("| ok")),
             "{stdout}"
         );
     }
     assert!(stdout.contains("unreachable"), "{stdout}");
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("ghost: cannot connect to 127.0.1.12:22"), "{stderr}");
+    assert!(
+        stderr.contains("ghost: cannot connect to 127.0.1.12:22"),
+        "{stderr}"
+    );
 
     let output = run(&fleet, &["exec", "--all", "--json", "--", "echo ok"]);
     let lines = json_lines(&output);
@@ -55,13 +68,27 @@ fn exec_runs_everywhere_and_reports_the_unreachable_host() {
     assert_eq!(lines[0]["stdout"], "ok\n");
     assert_eq!(lines[2]["host"], "ghost");
     assert_eq!(lines[2]["ok"], false);
-    assert!(lines[2]["error"].as_str().unwrap().contains("cannot connect"));
+    assert!(
+        lines[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot connect")
+    );
 }
 
 #[test]
 fn exit_status_and_signals_are_reported() {
     let fleet = Fleet::new(&["127.0.1.13"]);
-    let output = run(&fleet, &["exec", "h1", "--json", "--", "echo out; echo err >&2; exit 7"]);
+    let output = run(
+        &fleet,
+        &[
+            "exec",
+            "h1",
+            "--json",
+            "--",
+            "echo out; echo err >&2; exit 7",
+        ],
+    );
     assert_eq!(output.status.code(), Some(1));
     let line = &json_lines(&output)[0];
     assert_eq!(line["exit_status"], 7);
@@ -71,7 +98,11 @@ fn exit_status_and_signals_are_reported() {
 
     let output = run(&fleet, &["exec", "h1", "--", "kill -TERM $$"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stdout).contains("killed by signal TERM"), "{}", text(&output.stdout));
+    assert!(
+        text(&output.stdout).contains("killed by signal TERM"),
+        "{}",
+        text(&output.stdout)
+    );
 
     let output = run(&fleet, &["exec", "h1", "--", "true"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
@@ -94,7 +125,11 @@ fn stdin_reaches_the_remote_command_byte_for_byte() {
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let expected = {
-        let mut sha = Command::new("sha256sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        let mut sha = Command::new("sha256sum")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
         std::io::Write::write_all(&mut sha.stdin.take().unwrap(), &input).unwrap();
         text(&sha.wait_with_output().unwrap().stdout)
     };
@@ -112,12 +147,26 @@ fn copy_is_atomic_with_the_mode_set_before_content() {
     fs::write(&local, "new secret content\n").unwrap();
     let output = run(
         &fleet,
-        &["copy", local.to_str().unwrap(), dest.to_str().unwrap(), "h1", "--mode", "0600"],
+        &[
+            "copy",
+            local.to_str().unwrap(),
+            dest.to_str().unwrap(),
+            "h1",
+            "--mode",
+            "0600",
+        ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert_eq!(fs::read_to_string(&dest).unwrap(), "new secret content\n");
-    assert_eq!(fs::metadata(&dest).unwrap().permissions().mode() & 0o7777, 0o600);
-    assert_eq!(fs::read_dir(&remote_dir).unwrap().count(), 1, "temp file left behind");
+    assert_eq!(
+        fs::metadata(&dest).unwrap().permissions().mode() & 0o7777,
+        0o600
+    );
+    assert_eq!(
+        fs::read_dir(&remote_dir).unwrap().count(),
+        1,
+        "temp file left behind"
+    );
 }
 
 #[test]
@@ -132,7 +181,12 @@ fn copy_cut_off_mid_transfer_keeps_the_old_file() {
     let mut child = ecsfleet()
         .arg("-i")
         .arg(&fleet.inventory)
-        .args(["copy", local.to_str().unwrap(), dest.to_str().unwrap(), "h1"])
+        .args([
+            "copy",
+            local.to_str().unwrap(),
+            dest.to_str().unwrap(),
+            "h1",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -143,7 +197,12 @@ fn copy_cut_off_mid_transfer_keeps_the_old_file() {
         let growing = fs::read_dir(&remote_dir)
             .unwrap()
             .filter_map(|e| e.ok())
-            .any(|e| e.file_name().to_string_lossy().starts_with(".ecsfleet-upload") && e.metadata().map(|m| m.len() > 0).unwrap_or(false));
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".ecsfleet-upload")
+                    && e.metadata().map(|m| m.len() > 0).unwrap_or(false)
+            });
         if growing {
             break;
         }
@@ -153,14 +212,22 @@ fn copy_cut_off_mid_transfer_keeps_the_old_file() {
     fleet.servers[0].stop();
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
-    assert!(text(&output.stderr).contains("h1"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("h1"),
+        "{}",
+        text(&output.stderr)
+    );
     assert_eq!(fs::read(&dest).unwrap(), b"old");
     // The remote shell's trap removes the temp file when the session dies.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while fs::read_dir(&remote_dir).unwrap().count() > 1 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    assert_eq!(fs::read_dir(&remote_dir).unwrap().count(), 1, "partial temp file left behind");
+    assert_eq!(
+        fs::read_dir(&remote_dir).unwrap().count(),
+        1,
+        "partial temp file left behind"
+    );
 }
 
 #[test]
@@ -173,14 +240,21 @@ fn unknown_host_key_is_refused_before_anything_runs_then_trust_pins_it() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
     let fingerprint = fleet.servers[0].host_key_fingerprint();
-    assert!(stderr.contains("host key of 127.0.1.17 is not known"), "{stderr}");
+    assert!(
+        stderr.contains("host key of 127.0.1.17 is not known"),
+        "{stderr}"
+    );
     assert!(stderr.contains(&fingerprint), "{stderr}");
     assert!(stderr.contains("ecsfleet trust h1"), "{stderr}");
     assert!(!marker.exists());
     assert!(!fleet.servers[0].log().contains("Accepted publickey"));
 
     let output = run(&fleet, &["trust", "h1"]);
-    assert_eq!(output.status.code(), Some(2), "trust without a terminal must ask for --yes");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "trust without a terminal must ask for --yes"
+    );
     let output = run(&fleet, &["trust", "--all", "--yes"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains(&fingerprint));
@@ -199,10 +273,21 @@ fn changed_host_key_is_refused_with_both_fingerprints() {
     fleet.servers[0].restart_with_new_host_key();
     let new = fleet.servers[0].host_key_fingerprint();
     let marker = fleet.dir.path().join("ran");
-    let output = run(&fleet, &["exec", "--all", "--", &format!("touch {}", marker.display())]);
+    let output = run(
+        &fleet,
+        &[
+            "exec",
+            "--all",
+            "--",
+            &format!("touch {}", marker.display()),
+        ],
+    );
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("HOST KEY OF 127.0.1.18 HAS CHANGED"), "{stderr}");
+    assert!(
+        stderr.contains("HOST KEY OF 127.0.1.18 HAS CHANGED"),
+        "{stderr}"
+    );
     assert!(stderr.contains(&old) && stderr.contains(&new), "{stderr}");
     assert!(stderr.contains("attack"), "{stderr}");
     assert!(!marker.exists());
@@ -210,12 +295,18 @@ fn changed_host_key_is_refused_with_both_fingerprints() {
     // trust never silently replaces a changed key.
     let output = run(&fleet, &["trust", "h1", "--yes"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(!fs::read_to_string(&fleet.known_hosts).unwrap().contains(&fleet.servers[0].host_key_pub));
+    assert!(
+        !fs::read_to_string(&fleet.known_hosts)
+            .unwrap()
+            .contains(&fleet.servers[0].host_key_pub)
+    );
 }
 
 #[test]
 fn proxy_jump_goes_through_the_jump_host() {
-    let fleet = Fleet::with(&["127.0.1.19", "127.0.1.20"], |b| b.extra_config("LogLevel DEBUG1"));
+    let fleet = Fleet::with(&["127.0.1.19", "127.0.1.20"], |b| {
+        b.extra_config("LogLevel DEBUG1")
+    });
     fleet.write_inventory("  inner: {address: 127.0.1.20, proxy_jump: h1}\n");
     let output = run(&fleet, &["exec", "inner", "--json", "--", "echo via"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
@@ -228,34 +319,59 @@ fn proxy_jump_goes_through_the_jump_host() {
 
     // A jump host with a changed key stops the whole route.
     let mut known = fs::read_to_string(&fleet.known_hosts).unwrap();
-    known = known.replace(&fleet.servers[0].host_key_pub, &fleet.servers[1].host_key_pub);
+    known = known.replace(
+        &fleet.servers[0].host_key_pub,
+        &fleet.servers[1].host_key_pub,
+    );
     fs::write(&fleet.known_hosts, known).unwrap();
     let output = run(&fleet, &["exec", "inner", "--", "echo via"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stderr).contains("HOST KEY OF 127.0.1.19 HAS CHANGED"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("HOST KEY OF 127.0.1.19 HAS CHANGED"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 #[test]
 fn become_runs_through_sudo() {
     let user = "ecsfleet-become";
-    if Command::new("id").arg(user).output().map(|o| !o.status.success()).unwrap_or(true) {
-        let status = Command::new("useradd").args(["-m", "-s", "/bin/sh", user]).status().unwrap();
+    if Command::new("id")
+        .arg(user)
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
+        let status = Command::new("useradd")
+            .args(["-m", "-s", "/bin/sh", user])
+            .status()
+            .unwrap();
         assert!(status.success(), "useradd needs root");
     }
     // With UsePAM no, sshd refuses a locked account ("!" in shadow) even for keys.
-    let status = Command::new("usermod").args(["-p", "*", user]).status().unwrap();
+    let status = Command::new("usermod")
+        .args(["-p", "*", user])
+        .status()
+        .unwrap();
     assert!(status.success());
     fs::write(
         format!("/etc/sudoers.d/{user}"),
         format!("{user} ALL=(ALL) NOPASSWD:ALL\n"),
     )
     .unwrap();
-    fs::set_permissions(format!("/etc/sudoers.d/{user}"), fs::Permissions::from_mode(0o440)).unwrap();
+    fs::set_permissions(
+        format!("/etc/sudoers.d/{user}"),
+        fs::Permissions::from_mode(0o440),
+    )
+    .unwrap();
     let fleet = Fleet::new(&["127.0.1.21"]);
     fleet.write_inventory(&format!(
         "  boxed: {{address: 127.0.1.21, user: {user}, become: true}}\n  plain: {{address: 127.0.1.21, user: {user}}}\n"
     ));
-    let output = run(&fleet, &["exec", "boxed", "plain", "--json", "--", "id -un"]);
+    let output = run(
+        &fleet,
+        &["exec", "boxed", "plain", "--json", "--", "id -un"],
+    );
     let lines = json_lines(&output);
     assert_eq!(lines[0]["stdout"], "root\n", "{lines:?}");
     assert_eq!(lines[1]["stdout"], format!("{user}\n"));
@@ -281,7 +397,11 @@ fn inventory_errors_name_the_place_and_touch_no_host() {
     fleet.write_inventory("");
     let output = run(&fleet, &["exec", "nosuch", "--", "true"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("h1"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("h1"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 #[test]
@@ -294,11 +414,17 @@ fn authentication_failure_says_what_was_tried() {
         .status()
         .unwrap();
     assert!(status.success());
-    fleet.write_inventory(&format!("  stranger: {{address: 127.0.1.23, identity: {}}}\n", other.display()));
+    fleet.write_inventory(&format!(
+        "  stranger: {{address: 127.0.1.23, identity: {}}}\n",
+        other.display()
+    ));
     let output = run(&fleet, &["exec", "stranger", "--", "true"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("authentication as root@127.0.1.23 was rejected"), "{stderr}");
+    assert!(
+        stderr.contains("authentication as root@127.0.1.23 was rejected"),
+        "{stderr}"
+    );
     assert!(stderr.contains("keys/other"), "{stderr}");
     assert!(stderr.contains("publickey"), "{stderr}");
 }
@@ -335,7 +461,21 @@ fn handshakes_dropped_by_max_startups_are_retried() {
         .map(|i| format!("  same{i}: {{address: 127.0.1.25}}\n"))
         .collect();
     fleet.write_inventory(&extra);
-    let output = run(&fleet, &["-v", "--max-handshakes", "25", "exec", "--all", "--forks", "30", "--json", "--", "echo ok"]);
+    let output = run(
+        &fleet,
+        &[
+            "-v",
+            "--max-handshakes",
+            "25",
+            "exec",
+            "--all",
+            "--forks",
+            "30",
+            "--json",
+            "--",
+            "echo ok",
+        ],
+    );
     let lines = json_lines(&output);
     assert_eq!(lines.len(), 25);
     let failed: Vec<_> = lines.iter().filter(|l| l["ok"] != true).collect();

@@ -21,7 +21,11 @@ pub fn run(
     let mode = u32::from_str_radix(mode.trim_start_matches("0o"), 8)
         .ok()
         .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| Error::usage(format!("--mode `{mode}` is not an octal file mode such as 0644")))?;
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "--mode `{mode}` is not an octal file mode such as 0644"
+            ))
+        })?;
     if !dest.starts_with('/') || dest.split('/').any(|part| part == "..") || dest.ends_with('/') {
         return Err(Error::usage(format!(
             "destination `{dest}` must be an absolute file path without `..`"
@@ -31,18 +35,29 @@ pub fn run(
     let hosts = fleet.select(&selection)?;
     let options = fleet.ssh_options(global)?;
     let content = Arc::new(
-        std::fs::read(&source).map_err(|e| Error::io(format!("cannot read {}", source.display()), e))?,
+        std::fs::read(&source)
+            .map_err(|e| Error::io(format!("cannot read {}", source.display()), e))?,
     );
-    let targets = hosts.iter().map(|h| fleet.target(h)).collect::<Result<Vec<_>>>()?;
+    let targets = hosts
+        .iter()
+        .map(|h| fleet.target(h))
+        .collect::<Result<Vec<_>>>()?;
     let dest = Arc::new(dest);
     let shown = dest.clone();
     let owner = Arc::new(owner);
     let results = runtime().block_on(for_each_host(targets, forks, move |target| {
-        let (options, content, dest, owner) = (options.clone(), content.clone(), dest.clone(), owner.clone());
+        let (options, content, dest, owner) = (
+            options.clone(),
+            content.clone(),
+            dest.clone(),
+            owner.clone(),
+        );
         async move {
             let outcome = async {
                 let connection = Connection::open(&target, &options).await?;
-                let result = connection.upload(&dest, &content, mode, owner.as_deref()).await;
+                let result = connection
+                    .upload(&dest, &content, mode, owner.as_deref())
+                    .await;
                 connection.close().await;
                 result
             }
@@ -73,5 +88,9 @@ pub fn run(
     if !global.json && !global.quiet {
         println!("{table}");
     }
-    Ok(if failed { Outcome::HostFailed } else { Outcome::Success })
+    Ok(if failed {
+        Outcome::HostFailed
+    } else {
+        Outcome::Success
+    })
 }

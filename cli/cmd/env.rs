@@ -65,6 +65,16 @@ pub enum EnvCommand {
         ecsfleet env package env/ecs.example.org/env.yml --recipient backup.asc --out backups/\n  \
         ecsfleet env package env/ecs.example.org/env.yml --plain --out /media/usb")]
     Package(PackageArgs),
+    /// Compare a host's env (inventory `env`) with /app/env.yml on the host
+    ///
+    /// Also compares with /run/active-env.yml when that differs. Secrets are
+    /// masked: a changed secret shows as a changed marker, never as its value.
+    /// Exit status: 0 equal, 1 different or host unreachable, 2 usage error.
+    #[command(after_help = "Example:\n  ecsfleet env diff ecs-vienna")]
+    Diff {
+        /// The host (one inventory name)
+        host: String,
+    },
 }
 
 pub fn run(command: EnvCommand, global: &GlobalArgs) -> Result<Outcome> {
@@ -73,6 +83,7 @@ pub fn run(command: EnvCommand, global: &GlobalArgs) -> Result<Outcome> {
         EnvCommand::Check(args) => check::run(args, global),
         EnvCommand::Flatten(args) => flatten::run(args, global),
         EnvCommand::Package(args) => package::run(args, global),
+        EnvCommand::Diff { host } => super::env_diff::diff(host, global),
     }
 }
 

@@ -8,11 +8,6 @@
 //! active env, if there is one) equal the local file, 1 when something
 //! differs (or the host cannot be reached: the error says which), 2 when the
 //! inventory or the local file is wrong.
-//!
-//! Suggested clap help for the `Diff` variant (cli/cmd/env.rs):
-//! "Compare the host's env (inventory `env`) with /app/env.yml on the host,
-//! and with /run/active-env.yml when that differs; secrets masked. Exit
-//! status: 0 equal, 1 different or host unreachable, 2 usage error."
 
 use std::io::Write as _;
 
@@ -75,7 +70,13 @@ pub fn diff(host: String, global: &GlobalArgs) -> Result<Outcome> {
         Some(bytes) if bytes.as_slice() == local.as_bytes() => {}
         Some(bytes) => {
             same = false;
-            out.push_str(&masked_diff(&local, bytes, &local_label, &env_label, &mut notes));
+            out.push_str(&masked_diff(
+                &local,
+                bytes,
+                &local_label,
+                &env_label,
+                &mut notes,
+            ));
         }
     }
     match &active {
@@ -114,7 +115,9 @@ pub fn diff(host: String, global: &GlobalArgs) -> Result<Outcome> {
             eprintln!("{host}: {} equals {local_label}", appliance::ENV_PATH);
         }
         let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush());
+        let _ = stdout
+            .write_all(out.as_bytes())
+            .and_then(|()| stdout.flush());
     }
     Ok(if same {
         Outcome::Success

@@ -17,13 +17,15 @@ use crate::run::events::HostResult;
 use crate::run::fleet_run::{RunReport, RunRequest, execute, fleet_directory};
 
 #[derive(Debug, Args)]
-#[command(after_help = "The appliance source is pushed from a local checkout (default ./ecs-appliance, \
+#[command(
+    after_help = "The appliance source is pushed from a local checkout (default ./ecs-appliance, \
 .git left out) or, given a git URL, cloned on each host.
 
 Examples:
   ecsfleet install ecs-vienna --appliance-source ~/src/ecs-appliance --yes
   ecsfleet install --all --appliance-source https://github.com/ecs-org/ecs-appliance --branch master
-  ecsfleet install lab1 --plan")]
+  ecsfleet install lab1 --plan"
+)]
 pub struct InstallArgs {
     #[command(flatten)]
     pub select: Selection,
@@ -51,13 +53,15 @@ pub struct InstallArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Creates the ecs database (skipped when present), checks /app/env.yml, \
+#[command(
+    after_help = "Creates the ecs database (skipped when present), checks /app/env.yml, \
 copies it to /run/active-env.yml (0600), reboots and waits until the appliance runs. \
 Push the env first with `ecsfleet push-env`.
 
 Examples:
   ecsfleet activate ecs-vienna --yes
-  ecsfleet activate production --serial 1 --reboot-timeout 900")]
+  ecsfleet activate production --serial 1 --reboot-timeout 900"
+)]
 pub struct ActivateArgs {
     #[command(flatten)]
     pub select: Selection,
@@ -72,13 +76,15 @@ pub struct ActivateArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Starts appliance-update without blocking, follows it (the update may \
+#[command(
+    after_help = "Starts appliance-update without blocking, follows it (the update may \
 reboot the host: ecsfleet reconnects and checks the boot id), waits until the appliance runs \
 and shows the version tags before and after.
 
 Examples:
   ecsfleet update --all --serial 1 --max-fail 1 --yes
-  ecsfleet update ecs-vienna ecs-graz")]
+  ecsfleet update ecs-vienna ecs-graz"
+)]
 pub struct UpdateArgs {
     #[command(flatten)]
     pub select: Selection,
@@ -261,7 +267,11 @@ pub fn update(args: UpdateArgs, global: &GlobalArgs) -> Result<Outcome> {
 }
 
 /// `last_running_ecs=...` lines of the step named `name`.
-fn tags(report: &RunReport, host: &crate::run::executor::HostReport, name: &str) -> Vec<(String, String)> {
+fn tags(
+    report: &RunReport,
+    host: &crate::run::executor::HostReport,
+    name: &str,
+) -> Vec<(String, String)> {
     let Some(step) = report.playbook.steps.iter().find(|s| s.name == name) else {
         return Vec::new();
     };
@@ -293,7 +303,13 @@ fn tags_table(report: &RunReport) -> comfy_table::Table {
         let get = |list: &[(String, String)], key: &str| {
             list.iter()
                 .find(|(k, _)| k == key)
-                .map(|(_, v)| if v.is_empty() { "-".to_owned() } else { short(v) })
+                .map(|(_, v)| {
+                    if v.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        short(v)
+                    }
+                })
                 .unwrap_or_else(|| "?".to_owned())
         };
         let result = match (host.result, &host.failure) {

@@ -1,6 +1,7 @@
 //! Maps a parsed command line to the code that carries it out.
 
 pub mod copy;
+pub mod demo;
 pub mod env;
 pub mod env_diff;
 pub mod exec;

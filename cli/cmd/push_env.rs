@@ -33,7 +33,8 @@ use crate::run::{for_each_host, runtime};
 use crate::ssh::{Connection, ExitStatus, Options, SshError, Target};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Each host gets the env named by --env, or its own `env` from the \
+#[command(
+    after_help = "Each host gets the env named by --env, or its own `env` from the \
 inventory. Nothing is sent to a host whose env fails `env check` or whose \
 appliance.domain differs from the host's `domain` in the inventory (--force \
 overrides the domain check only).\n\n\
@@ -41,7 +42,8 @@ Exit status: 0 every host pushed, unchanged or declined; 1 a host failed or was 
 unreachable; 2 a host was refused before anything was sent to it (and none failed), \
 or no terminal to confirm on and no --yes.\n\n\
 Example:\n  ecsfleet push-env ecs-vienna\n  ecsfleet push-env --all --yes --forks 20\n  \
-ecsfleet push-env lab1 --env env/lab1.example.org/env.yml --activate")]
+ecsfleet push-env lab1 --env env/lab1.example.org/env.yml --activate"
+)]
 pub struct PushEnvArgs {
     #[command(flatten)]
     pub select: Selection,
@@ -193,8 +195,9 @@ pass --yes to push without asking (nothing was sent)",
             to_close.push(probed.connection);
             continue;
         }
-        if !global.json && !global.quiet {
-            show_diff(&probed);
+        // Shown whenever a question follows; on stderr when stdout is JSON.
+        if !global.quiet || !args.yes {
+            show_diff(&probed, global.json);
         }
         to_push.push(probed);
     }
@@ -232,7 +235,12 @@ pass --yes to push without asking (nothing was sent)",
         let options = options.clone();
         async move { push(probed, activate, timeout, &options, progress).await }
     }));
-    reports.extend(pushed);
+    for report in pushed {
+        if !global.json && report.verdict == Verdict::Failed {
+            eprintln!("error: {}: {}", report.host, report.detail);
+        }
+        reports.push(report);
+    }
 
     let order: HashMap<&str, usize> = hosts
         .iter()
@@ -341,7 +349,10 @@ fn checked_env(path: &Path, global: &GlobalArgs) -> std::result::Result<(String,
     }
     let domain = ecsfleet_env::load(&text)
         .ok()
-        .and_then(|doc| doc.at("appliance.domain").and_then(|n| n.as_str().map(str::to_owned)))
+        .and_then(|doc| {
+            doc.at("appliance.domain")
+                .and_then(|n| n.as_str().map(str::to_owned))
+        })
         .ok_or_else(|| format!("{}: appliance.domain: missing", path.display()))?;
     Ok((text, domain))
 }
@@ -410,11 +421,15 @@ async fn probe(
     };
     let active_sha256 = if read_active {
         match connection
-            .exec(&appliance::sha256(appliance::ACTIVE_ENV_PATH).to_shell(), None)
+            .exec(
+                &appliance::sha256(appliance::ACTIVE_ENV_PATH).to_shell(),
+                None,
+            )
             .await
         {
-            Ok(output) => appliance::parse_sha256(&String::from_utf8_lossy(&output.stdout))
-                .map(str::to_owned),
+            Ok(output) => {
+                appliance::parse_sha256(&String::from_utf8_lossy(&output.stdout)).map(str::to_owned)
+            }
             Err(e) => {
                 connection.close().await;
                 return Err(failed(e));
@@ -431,11 +446,16 @@ async fn probe(
     })
 }
 
-/// The masked diff of what the host has against what would be pushed.
-fn show_diff(probed: &Probed) {
+/// The masked diff of what the host has against what would be pushed, on
+/// stdout (stderr when stdout carries JSON).
+fn show_diff(probed: &Probed, to_stderr: bool) {
     let host = &probed.prepared.target.name;
     let local = probed.prepared.env_path.display().to_string();
-    let mut out = std::io::stdout().lock();
+    let mut out: Box<dyn std::io::Write> = if to_stderr {
+        Box::new(std::io::stderr().lock())
+    } else {
+        Box::new(std::io::stdout().lock())
+    };
     match &probed.remote {
         None => {
             let _ = writeln!(
@@ -575,12 +595,13 @@ async fn apply(
     progress: bool,
 ) -> std::result::Result<(), String> {
     let host = target.name.clone();
-    for command in [
-        appliance::env_update(),
-        appliance::start_no_block("appliance-update"),
-    ] {
+    let update = appliance::start_no_block("appliance-update");
+    for command in [&appliance::env_update(), &update] {
         let output = match connection.exec(&command.to_shell(), None).await {
             Ok(output) => output,
+            // The update may reboot the host before systemctl returns (a
+            // pending reboot-required): the wait below reconnects.
+            Err(SshError::Lost { .. }) if command == &update => break,
             Err(e) => {
                 connection.close().await;
                 return Err(e.to_string());
@@ -594,6 +615,9 @@ async fn apply(
                 ruled(&output.stderr)
             ));
         }
+    }
+    if progress && connection.is_closed() {
+        eprintln!("{host}: the connection dropped (a reboot?); reconnecting");
     }
     let started = Instant::now();
     let mut connection = Some(connection);
@@ -701,7 +725,50 @@ fn print_reports(reports: &[Report], global: &GlobalArgs) {
     }
     let mut table = crate::report::table(["host", "result", "detail"]);
     for r in reports {
-        table.add_row([r.host.clone(), r.verdict.word().to_owned(), r.detail.clone()]);
+        table.add_row([
+            r.host.clone(),
+            r.verdict.word().to_owned(),
+            r.detail.clone(),
+        ]);
     }
     println!("{table}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_env_comes_from_the_command_line_then_the_inventory() {
+        let mut host = Host::new("lab1");
+        assert_eq!(
+            local_env_path(&host, None).unwrap_err(),
+            "no env file: the inventory sets no `env` for lab1 (add one, or pass --env FILE)"
+        );
+        host.env = Some(PathBuf::from("env/a/env.yml"));
+        assert_eq!(
+            local_env_path(&host, None).unwrap(),
+            PathBuf::from("env/a/env.yml")
+        );
+        assert_eq!(
+            local_env_path(&host, Some(Path::new("other.yml"))).unwrap(),
+            PathBuf::from("other.yml")
+        );
+    }
+
+    #[test]
+    fn stderr_between_rulers() {
+        assert_eq!(ruled(b""), "");
+        assert_eq!(ruled(b"  \n"), "");
+        let rule = "-".repeat(40);
+        assert_eq!(ruled(b"no space\n"), format!("\n{rule}\nno space\n{rule}"));
+    }
+
+    #[test]
+    fn sha256_is_lowercase_hex() {
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
 }

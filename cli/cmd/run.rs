@@ -133,16 +133,10 @@ pub fn parse_vars(pairs: &[String]) -> Result<serde_json::Map<String, serde_json
     let mut vars = serde_json::Map::new();
     for pair in pairs {
         let Some((name, value)) = pair.split_once('=') else {
-            return Err(Error::usage(format!(
-                "--var {pair}: expected NAME=VALUE"
-            )));
+            return Err(Error::usage(format!("--var {pair}: expected NAME=VALUE")));
         };
         let name = name.trim();
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(Error::usage(format!(
                 "--var {pair}: `{name}` is not a variable name"
             )));
@@ -173,7 +167,11 @@ pub fn run(args: RunArgs, global: &GlobalArgs) -> Result<Outcome> {
         &format!("run playbook {}", playbook.name),
         &names,
     )?;
-    let hint = format!("ecsfleet run {} {}", args.playbook, selection_words(&args.select));
+    let hint = format!(
+        "ecsfleet run {} {}",
+        args.playbook,
+        selection_words(&args.select)
+    );
     let report = execute(
         &fleet,
         &hosts,

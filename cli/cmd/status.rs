@@ -220,9 +220,7 @@ pub fn run(args: StatusArgs, global: &GlobalArgs) -> Result<Outcome> {
                 Ok(connection) => connection,
                 Err(error) => return HostStatus::unreachable(&target.name, error.to_string()),
             };
-            let output = connection
-                .exec(&appliance::status().to_shell(), None)
-                .await;
+            let output = connection.exec(&appliance::status().to_shell(), None).await;
             connection.close().await;
             match output {
                 Ok(output) => HostStatus::from_output(

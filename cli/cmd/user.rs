@@ -250,7 +250,10 @@ pass --passphrase-file PATH (nothing was sent)",
 }
 
 /// Requires a running appliance, runs the helper, returns the passphrase.
-async fn run_helper(connection: &Connection, helper: &Helper) -> std::result::Result<String, String> {
+async fn run_helper(
+    connection: &Connection,
+    helper: &Helper,
+) -> std::result::Result<String, String> {
     let ssh = |e: SshError| e.to_string();
     let output = connection
         .exec(&appliance::state().to_shell(), None)
@@ -364,7 +367,11 @@ mod tests {
 
     #[test]
     fn emails() {
-        for good in ["a@b.example", "mary.smith+ecs@ethik.example.org", "x@ä.example"] {
+        for good in [
+            "a@b.example",
+            "mary.smith+ecs@ethik.example.org",
+            "x@ä.example",
+        ] {
             assert!(validate_email(good).is_ok(), "{good}");
         }
         for (bad, why) in [
@@ -407,18 +414,28 @@ mod tests {
 
     #[test]
     fn passphrase_lines() {
-        let user = "some noise\ncreated/updated user a@b.example with passphrase correct horse battery\n";
+        let user =
+            "some noise\ncreated/updated user a@b.example with passphrase correct horse battery\n";
         assert_eq!(
             passphrase(user, "created/updated user ", " with passphrase ").as_deref(),
             Some("correct horse battery")
         );
         let cert = "Create and send certificate for a@b.example using passphrase s3cr3t\n";
         assert_eq!(
-            passphrase(cert, "Create and send certificate for ", " using passphrase ").as_deref(),
+            passphrase(
+                cert,
+                "Create and send certificate for ",
+                " using passphrase "
+            )
+            .as_deref(),
             Some("s3cr3t")
         );
         assert_eq!(
-            passphrase("created/updated user a@b.example with passphrase \n", "created/updated user ", " with passphrase "),
+            passphrase(
+                "created/updated user a@b.example with passphrase \n",
+                "created/updated user ",
+                " with passphrase "
+            ),
             None
         );
         assert_eq!(
@@ -438,7 +455,10 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let again = destination(Some(&path), false).err().unwrap();
-        assert!(again.to_string().contains("it must be a new file"), "{again}");
+        assert!(
+            again.to_string().contains("it must be a new file"),
+            "{again}"
+        );
         assert!(
             destination(None, true)
                 .err()

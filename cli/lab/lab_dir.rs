@@ -2,7 +2,9 @@
 //! operator and what the hosts are made of.
 //!
 //! ```text
-//! DIR/inventory/hosts.yml   the fleet inventory (group `lab`)
+//! DIR/inventory/hosts.yml   the fleet inventory (group `lab`; each host's
+//!                           env is DIR/env/labK.ecs.test/env.yml, made by
+//!                           `ecsfleet env new`, not by the lab)
 //! DIR/known_hosts           the hosts' keys as generated
 //! DIR/keys/id_ed25519       the client key every host authorizes (0600)
 //! DIR/hosts/labK/           one host (see lab_host.rs)
@@ -119,10 +121,9 @@ impl LabDir {
         let mut known = String::new();
         for host in &hosts {
             yaml.push_str(&format!(
-                "  {}: {{address: {}, domain: {}.{DOMAIN}, groups: [lab]}}\n",
-                host.name,
+                "  {name}: {{address: {}, domain: {name}.{DOMAIN}, env: ../env/{name}.{DOMAIN}/env.yml, groups: [lab]}}\n",
                 host.address(),
-                host.name
+                name = host.name,
             ));
             if let Some(key) = host.known_host_key() {
                 known.push_str(&format!("{} {key}\n", host.address()));

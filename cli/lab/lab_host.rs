@@ -286,11 +286,12 @@ impl LabHost {
     /// host's mount namespace. Without mounts in the machine's namespace
     /// there is nothing to unmount.
     pub fn stop(&self) -> Result<()> {
-        if let Some(record) = self.supervisor() {
-            if record.signal(libc::SIGTERM) && !record.wait_gone(Duration::from_secs(60)) {
-                record.signal(libc::SIGKILL);
-                record.wait_gone(Duration::from_secs(5));
-            }
+        if let Some(record) = self.supervisor()
+            && record.signal(libc::SIGTERM)
+            && !record.wait_gone(Duration::from_secs(60))
+        {
+            record.signal(libc::SIGKILL);
+            record.wait_gone(Duration::from_secs(5));
         }
         let Ok(ns) = self.read_lab("mntns").parse::<u64>() else {
             return Ok(());

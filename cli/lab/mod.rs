@@ -64,7 +64,31 @@
 //! supervisor pid (DIR/hosts/labK/supervisor.pid: pid and start time, so a
 //! reused pid is never signalled), then SIGKILLs whatever is still in the
 //! host's recorded mount namespace (checked by its /app bind mount), never
-//! anything found by name. Faults are switches kept as files in lab/faults.
+//! anything found by name. (A namespace's inode is reused once the namespace
+//! is gone, hence the check of its /app mount.)
+//!
+//! # Faults
+//! Switches kept as files in lab/faults (`lab status` lists them), until
+//! switched off; they survive reboots:
+//! - slow-boot: a reboot keeps the host down for `--slow-boot-delay` (30 s)
+//!   instead of `--boot-delay`; switching it off ends a slow boot at once.
+//! - highstate-fails: salt-call's highstate fails its first state (a package
+//!   install, salt-style comment), the others fail as "One or more requisite
+//!   failed"; exit 2 with `--retcode-passthrough` (0 without, as salt does);
+//!   nothing is installed. appliance-update fails too.
+//! - disk-full: a 1 MiB tmpfs over /app holding a copy of /app's files (its
+//!   subdirectories bound back in) and filled up: writes directly in /app fail
+//!   with ENOSPC. Off copies /app's files back to the host's /app.
+//! - hostkey-change: a new host key, sshd restarted (sessions stay); DIR/
+//!   known_hosts keeps the old key. Off restores the old key.
+//! - unreachable: sshd and every session stopped; connections are refused.
+//! - drop-mid-transfer: sshd and every session are killed when a transfer
+//!   into /app starts: at once when a temp file is made under /app with
+//!   mktemp (a mktemp wrapper in /usr/local/sbin while the fault is on; this
+//!   is how ecsfleet uploads, so it never slips through), and by a watcher
+//!   polling every 20 ms for new files under /app (two levels) named *tmp*,
+//!   *.part or .ecsfleet-*. sshd is back within a second. Every transfer is
+//!   dropped until the fault is switched off.
 
 mod fault;
 mod host_settings;
@@ -100,6 +124,15 @@ pub enum LabCommand {
     Down(DirArg),
     /// The lab's hosts as a table (host, address, state, sshd, postgres, appliance, faults)
     Status(DirArg),
+    /// The main job end to end on a local lab: up, install, env, push, activate, first user
+    #[command(after_help = "Example:\n  sudo ecsfleet lab demo --hosts 2")]
+    Demo {
+        /// Number of hosts (lab1 ...)
+        #[arg(long, default_value_t = 3, value_name = "N")]
+        hosts: u32,
+        #[command(flatten)]
+        dir: DirArg,
+    },
     /// Switch a fault on a host on or off
     #[command(after_help = "Example:\n  sudo ecsfleet lab fault lab2 unreachable on")]
     Fault {
@@ -156,6 +189,7 @@ pub fn run(command: LabCommand, global: &GlobalArgs) -> Result<Outcome> {
         LabCommand::Up(args) => up(&args, global),
         LabCommand::Down(dir) => down(&dir, global),
         LabCommand::Status(dir) => status(&dir, global),
+        LabCommand::Demo { hosts, dir } => crate::cmd::demo::run(hosts, &dir.dir, global),
         LabCommand::Fault {
             host,
             kind,

@@ -279,7 +279,8 @@ impl EventSink for Reporter {
                         bar.set_message(format!("[{step}/{total}] {name}"));
                     }
                 }
-                Event::Progress { host, step, text } | Event::Output {
+                Event::Progress { host, step, text }
+                | Event::Output {
                     host,
                     step,
                     line: text,
@@ -339,8 +340,10 @@ impl EventSink for Reporter {
                     seconds,
                     note,
                 } => {
-                    let mut text =
-                        format!("[{step}/{total}] {name}: {} ({seconds:.1} s)", result.as_str());
+                    let mut text = format!(
+                        "[{step}/{total}] {name}: {} ({seconds:.1} s)",
+                        result.as_str()
+                    );
                     if let Some(note) = note {
                         text.push_str(&format!(" — {note}"));
                     }

@@ -19,7 +19,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ecsfleet_playbooks::appliance;
-use ecsfleet_playbooks::transfer::{UPLOAD_INCOMPLETE, UploadSpec, download_command, upload_command};
+use ecsfleet_playbooks::transfer::{
+    UPLOAD_INCOMPLETE, UploadSpec, download_command, upload_command,
+};
 use ecsfleet_playbooks::{
     Action, Condition, Facts, PlannedStep, Playbook, RemoteCommand, RenderContext, Stdin,
     UploadSource, WaitOutcome, WaitUntil,
@@ -522,7 +524,11 @@ impl<T: Transport> Runner<'_, T> {
         }
     }
 
-    async fn run(&mut self, step: &PlannedStep, command: &RemoteCommand) -> Result<Done, StepError> {
+    async fn run(
+        &mut self,
+        step: &PlannedStep,
+        command: &RemoteCommand,
+    ) -> Result<Done, StepError> {
         if let Some(guard) = step.action.guard() {
             let stdin = stdin_bytes(&guard.stdin)?;
             let out = collect(self.t, &guard.to_shell(), stdin.as_deref())
@@ -568,7 +574,11 @@ impl<T: Transport> Runner<'_, T> {
                     return Err(StepError::Failed {
                         message: format!("timed out after {}", human(limit)),
                         command: Some(command.to_string()),
-                        output: if quiet { String::new() } else { mask(&stderr.text()) },
+                        output: if quiet {
+                            String::new()
+                        } else {
+                            mask(&stderr.text())
+                        },
                     });
                 }
             },
@@ -715,7 +725,12 @@ impl<T: Transport> Runner<'_, T> {
         }
     }
 
-    async fn fetch(&mut self, step: &PlannedStep, src: &str, dest: &Path) -> Result<Done, StepError> {
+    async fn fetch(
+        &mut self,
+        step: &PlannedStep,
+        src: &str,
+        dest: &Path,
+    ) -> Result<Done, StepError> {
         let mut command = download_command(src).map_err(|e| StepError::msg(e.to_string()))?;
         if step.sudo {
             command = command.sudo();
@@ -741,13 +756,11 @@ impl<T: Transport> Runner<'_, T> {
     /// The boot id, within the probe timeout.
     async fn read_boot_id(&mut self) -> Option<String> {
         let command = appliance::boot_id().to_shell();
-        let out = tokio::time::timeout(
-            self.settings.probe_timeout,
-            collect(self.t, &command, None),
-        )
-        .await
-        .ok()?
-        .ok()?;
+        let out =
+            tokio::time::timeout(self.settings.probe_timeout, collect(self.t, &command, None))
+                .await
+                .ok()?
+                .ok()?;
         let id = out.text().trim().to_owned();
         (out.status.success() && !id.is_empty()).then_some(id)
     }
@@ -849,11 +862,9 @@ impl<T: Transport> Runner<'_, T> {
         let mut last: Option<String> = None;
         let mut lost = false;
         loop {
-            let out = tokio::time::timeout(
-                self.settings.probe_timeout,
-                collect(self.t, &shell, None),
-            )
-            .await;
+            let out =
+                tokio::time::timeout(self.settings.probe_timeout, collect(self.t, &shell, None))
+                    .await;
             match out {
                 Ok(Ok(out)) => {
                     lost = false;
@@ -901,7 +912,9 @@ impl<T: Transport> Runner<'_, T> {
                 }
             }
             if Instant::now() + interval > deadline {
-                let last = last.map(|s| format!("; last status: {s}")).unwrap_or_default();
+                let last = last
+                    .map(|s| format!("; last status: {s}"))
+                    .unwrap_or_default();
                 return Err(StepError::msg(format!(
                     "still not done after {}{last}",
                     human(timeout)

@@ -172,7 +172,8 @@ pub fn execute(
                                 report
                             }
                             Some(Err(error)) => {
-                                let report = HostReport::unreachable(&job.host, &job.playbook, &error);
+                                let report =
+                                    HostReport::unreachable(&job.host, &job.playbook, &error);
                                 finished(&*reporter, &report);
                                 report
                             }
@@ -256,11 +257,18 @@ impl RunReport {
             eprintln!(
                 "{not_started} host{} not started: the failure budget (--max-fail/--fail-fast) was spent{}",
                 if not_started == 1 { "" } else { "s" },
-                if self.interrupted { " or the run was interrupted" } else { "" }
+                if self.interrupted {
+                    " or the run was interrupted"
+                } else {
+                    ""
+                }
             );
         }
         if any || self.interrupted {
-            eprintln!("to go on where this run stopped: {resume_hint} --resume {}", self.run);
+            eprintln!(
+                "to go on where this run stopped: {resume_hint} --resume {}",
+                self.run
+            );
         }
     }
 

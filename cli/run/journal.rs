@@ -84,9 +84,7 @@ impl Journal {
     pub fn record(&mut self, playbook: &str, event: &Event) -> std::io::Result<()> {
         let time = now_rfc3339();
         let value = match event {
-            Event::RunStarted {
-                hosts, resumed, ..
-            } => json!({
+            Event::RunStarted { hosts, resumed, .. } => json!({
                 "run": self.run, "time": time, "kind": "run",
                 "playbook": playbook, "hosts": hosts, "resumed": resumed,
             }),

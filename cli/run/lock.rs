@@ -87,9 +87,8 @@ mod tests {
 
     #[test]
     fn refusal_names_the_holder() {
-        let text = Lock::refusal(
-            "holder=ann@ws run 1\noperation=install\nstarted=2026-11-01T10:00:00Z\n",
-        );
+        let text =
+            Lock::refusal("holder=ann@ws run 1\noperation=install\nstarted=2026-11-01T10:00:00Z\n");
         assert_eq!(
             text,
             "locked by ann@ws run 1 (install since 2026-11-01T10:00:00Z); wait until that run ends, or if it died, remove /run/ecsfleet.lock on the host"
@@ -99,8 +98,16 @@ mod tests {
     #[test]
     fn sudo_wraps_both_commands() {
         let lock = Lock::for_run("r", "update", true);
-        assert!(lock.acquire_command().to_shell().starts_with("sudo -n -- sh -c "));
-        assert!(lock.release_command().to_shell().starts_with("sudo -n -- sh -c "));
+        assert!(
+            lock.acquire_command()
+                .to_shell()
+                .starts_with("sudo -n -- sh -c ")
+        );
+        assert!(
+            lock.release_command()
+                .to_shell()
+                .starts_with("sudo -n -- sh -c ")
+        );
         assert!(lock.holder.ends_with(" run r"));
     }
 }

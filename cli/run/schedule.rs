@@ -107,7 +107,11 @@ mod tests {
     use std::sync::Mutex;
     use std::time::Duration;
 
-    fn run(policy: Policy, failing: &'static [u32], hosts: u32) -> (Vec<Option<bool>>, Vec<String>) {
+    fn run(
+        policy: Policy,
+        failing: &'static [u32],
+        hosts: u32,
+    ) -> (Vec<Option<bool>>, Vec<String>) {
         let log = Arc::new(Mutex::new(Vec::new()));
         let control = Control::default();
         let l = log.clone();

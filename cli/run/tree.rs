@@ -244,7 +244,11 @@ mod tests {
         let guard = unchanged_command(dest_text, &archive.sha256).to_shell();
         assert!(!sh(&guard, b"").status.success());
         let out = sh(&script, &archive.bytes);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(!dest.join("old-file").exists());
         assert_eq!(
             std::fs::read_to_string(dest.join("salt/minion")).unwrap(),

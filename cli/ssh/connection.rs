@@ -44,10 +44,11 @@ impl Options {
     }
 
     fn config(&self) -> Arc<client::Config> {
-        let mut preferred = russh::Preferred::default();
-        preferred.kex = self.kex.clone().into();
         Arc::new(client::Config {
-            preferred,
+            preferred: russh::Preferred {
+                kex: self.kex.clone().into(),
+                ..Default::default()
+            },
             keepalive_interval: Some(Duration::from_secs(20)),
             keepalive_max: 3,
             inactivity_timeout: None,

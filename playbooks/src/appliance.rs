@@ -580,10 +580,18 @@ mod tests {
             read_if_present("/tmp/it's here").to_shell(),
             "if [ -e '/tmp/it'\\''s here' ]; then cat -- '/tmp/it'\\''s here'; else exit 66; fi"
         );
-        assert_eq!(sh(&read_if_present("/nonexistent/x").to_shell()).status.code(), Some(66));
+        assert_eq!(
+            sh(&read_if_present("/nonexistent/x").to_shell())
+                .status
+                .code(),
+            Some(66)
+        );
         assert_eq!(sha256(ENV_PATH).to_shell(), "sha256sum /app/env.yml");
         let digest = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-        assert_eq!(parse_sha256(&format!("{digest}  /app/env.yml\n")), Some(digest));
+        assert_eq!(
+            parse_sha256(&format!("{digest}  /app/env.yml\n")),
+            Some(digest)
+        );
         assert_eq!(parse_sha256("sha256sum: /app/env.yml: No such file"), None);
     }
 
@@ -603,7 +611,9 @@ printf 'update=%s\\n' \"$u\"; {}",
         assert!(text.starts_with("update="), "{text}");
         assert_ne!(parse_update_progress(&text).1, AppState::Unknown, "{text}");
         assert_eq!(
-            parse_update_progress("update=activating\nstate=starting\n<h1>Update</h1><p>building</p>"),
+            parse_update_progress(
+                "update=activating\nstate=starting\n<h1>Update</h1><p>building</p>"
+            ),
             (
                 "activating".to_owned(),
                 AppState::Starting,
@@ -649,24 +659,39 @@ printf 'update=%s\\n' \"$u\"; {}",
                 std::fs::write(&flag, "").unwrap();
             }
             let mut command = Command::new("/bin/sh");
-            command.arg("-c").arg(&script).env(
-                "PATH",
-                format!("{}:/usr/bin:/bin", dir.display()),
-            );
+            command
+                .arg("-c")
+                .arg(&script)
+                .env("PATH", format!("{}:/usr/bin:/bin", dir.display()));
             for (unit, state) in units {
                 command.env(format!("UNIT_STATE_{}", unit.replace('-', "_")), state);
             }
             parse_state(&String::from_utf8(command.output().unwrap().stdout).unwrap()).0
         };
         use AppState::*;
-        assert_eq!(state_with(&[("appliance", "active")], false, false), Running);
-        assert_eq!(state_with(&[("appliance", "active")], true, false), Starting);
-        assert_eq!(state_with(&[("appliance", "activating")], true, false), Starting);
+        assert_eq!(
+            state_with(&[("appliance", "active")], false, false),
+            Running
+        );
+        assert_eq!(
+            state_with(&[("appliance", "active")], true, false),
+            Starting
+        );
+        assert_eq!(
+            state_with(&[("appliance", "activating")], true, false),
+            Starting
+        );
         assert_eq!(state_with(&[], true, false), Stopped);
         assert_eq!(state_with(&[], false, false), Stopped);
         assert_eq!(state_with(&[("appliance", "failed")], true, false), Stopped);
-        assert_eq!(state_with(&[("appliance-update", "activating")], true, false), Starting);
-        assert_eq!(state_with(&[("prepare-ecs", "activating")], true, false), Starting);
+        assert_eq!(
+            state_with(&[("appliance-update", "activating")], true, false),
+            Starting
+        );
+        assert_eq!(
+            state_with(&[("prepare-ecs", "activating")], true, false),
+            Starting
+        );
         assert_eq!(state_with(&[("appliance", "active")], true, true), Failed);
         std::fs::remove_dir_all(&dir).unwrap();
     }

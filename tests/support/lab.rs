@@ -229,13 +229,13 @@ impl LabFleet {
             ("/run", "run"),
         ];
         for (prefix, dir) in MAP {
-            if let Some(rest) = path.strip_prefix(prefix) {
-                if rest.is_empty() || rest.starts_with('/') {
-                    return self
-                        .host_dir(name)
-                        .join(dir)
-                        .join(rest.trim_start_matches('/'));
-                }
+            if let Some(rest) = path.strip_prefix(prefix)
+                && (rest.is_empty() || rest.starts_with('/'))
+            {
+                return self
+                    .host_dir(name)
+                    .join(dir)
+                    .join(rest.trim_start_matches('/'));
             }
         }
         panic!("{path} is not a per-host path of the lab");

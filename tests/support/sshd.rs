@@ -327,7 +327,11 @@ impl SshdBuilder {
             dir = dir.path().display(),
         );
         for line in defaults.lines() {
-            let keyword = line.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+            let keyword = line
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
             if !overridden.contains(&keyword) {
                 config.push_str(line);
                 config.push('\n');

@@ -29,7 +29,14 @@ log() {
 
 die() {
     log "fatal: $*"
-    echo failed >"$H/lab/status"
+    if [ -d /var/lib/ecs-lab/ssh ]; then
+        echo failed >/var/lib/ecs-lab/status
+    else
+        echo failed >"$H/lab/status"
+    fi
+    if [ -n "${MYNS:-}" ]; then
+        halt >/dev/null 2>&1
+    fi
     exit 1
 }
 
@@ -176,8 +183,10 @@ boot() {
         journal prepare-env "Starting Prepare Environment..."
         prepare_env || journal prepare-env "no environment found"
     fi
-    if ! lab_fault unreachable; then
-        start_sshd || log "sshd failed"
+    if ! lab_fault unreachable && ! start_sshd; then
+        # At the first boot this is fatal (`lab up` reports the log); after
+        # a reboot the loop below keeps trying.
+        [ "${1:-}" = first ] && die "sshd did not start"
     fi
     if appliance_installed; then
         appliance_start
@@ -349,7 +358,7 @@ fault() {
 STOP=""
 trap 'STOP=1' TERM INT HUP
 log "host $LAB_HOST in namespace $MYNS"
-boot
+boot first
 log "booted"
 while :; do
     [ -n "$STOP" ] && shutdown_host

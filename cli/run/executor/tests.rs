@@ -203,12 +203,14 @@ fn steps_run_in_order_guards_skip_and_a_failure_is_reported_with_its_place() {
          - name: never reached\n  run: touch {d}/never2\n"
     );
     let mut fake = Fake::new(dir.path(), no_handler());
-    let ran = run(&mut fake, &job(dir.path(), &yaml), &settings(), &Control::default());
-    assert_eq!(ran.report.result, HostResult::Failed);
-    assert_eq!(
-        results(&ran.report),
-        ["changed", "ok", "ok", "failed"]
+    let ran = run(
+        &mut fake,
+        &job(dir.path(), &yaml),
+        &settings(),
+        &Control::default(),
     );
+    assert_eq!(ran.report.result, HostResult::Failed);
+    assert_eq!(results(&ran.report), ["changed", "ok", "ok", "failed"]);
     assert_eq!(
         std::fs::read_to_string(dir.path().join("a")).unwrap(),
         "made\n"
@@ -227,7 +229,10 @@ fn steps_run_in_order_guards_skip_and_a_failure_is_reported_with_its_place() {
     assert!(failure.contains("\nit broke\n─"), "{failure}");
     assert!(!fake.lock_path().exists(), "the lock is released");
     assert!(ran.log[0].contains("set -C"), "the lock comes first");
-    assert!(ran.log.last().unwrap().contains("grep -qxF"), "released last");
+    assert!(
+        ran.log.last().unwrap().contains("grep -qxF"),
+        "released last"
+    );
     assert!(matches!(
         ran.events.last(),
         Some(Event::HostFinished {
@@ -247,7 +252,12 @@ fn a_held_lock_refuses_the_run_with_the_holders_details() {
     let mut fake = Fake::new(dir.path(), no_handler());
     let held = "holder=bob@other run 9\noperation=update\nstarted=2026-11-01T10:00:00Z\n";
     std::fs::write(fake.lock_path(), held).unwrap();
-    let ran = run(&mut fake, &job(dir.path(), &yaml), &settings(), &Control::default());
+    let ran = run(
+        &mut fake,
+        &job(dir.path(), &yaml),
+        &settings(),
+        &Control::default(),
+    );
     assert_eq!(ran.report.result, HostResult::Locked);
     assert_eq!(
         ran.report.failure.unwrap().message,
@@ -311,8 +321,18 @@ fn a_reboot_is_followed_by_reconnecting_a_new_boot_id_and_the_lock_again() {
             })
         }),
     );
-    let ran = run(&mut fake, &job(dir.path(), &yaml), &settings(), &Control::default());
-    assert_eq!(ran.report.result, HostResult::Ok, "{:?}", ran.report.failure);
+    let ran = run(
+        &mut fake,
+        &job(dir.path(), &yaml),
+        &settings(),
+        &Control::default(),
+    );
+    assert_eq!(
+        ran.report.result,
+        HostResult::Ok,
+        "{:?}",
+        ran.report.failure
+    );
     assert!(ran.report.rebooted());
     assert_eq!(ran.report.boot_id_after.as_deref(), Some("boot-1"));
     assert!(fake.state.lock().unwrap().reconnects >= 4);
@@ -376,7 +396,12 @@ fn waiting_shows_the_status_page_and_stops_on_a_failed_appliance() {
         ]),
     );
     let yaml = "steps:\n- name: wait until running\n  wait: {until: running, timeout: 10s, interval: 1s}\n";
-    let ran = run(&mut fake, &job(dir.path(), yaml), &settings(), &Control::default());
+    let ran = run(
+        &mut fake,
+        &job(dir.path(), yaml),
+        &settings(),
+        &Control::default(),
+    );
     assert_eq!(ran.report.result, HostResult::Failed);
     assert_eq!(
         ran.report.failure.as_ref().unwrap().message,
@@ -416,8 +441,18 @@ fn a_wait_survives_the_host_rebooting_by_itself() {
         }),
     );
     let yaml = "steps:\n- name: wait\n  wait: {until: running, timeout: 10s, interval: 1s}\n";
-    let ran = run(&mut fake, &job(dir.path(), yaml), &settings(), &Control::default());
-    assert_eq!(ran.report.result, HostResult::Ok, "{:?}", ran.report.failure);
+    let ran = run(
+        &mut fake,
+        &job(dir.path(), yaml),
+        &settings(),
+        &Control::default(),
+    );
+    assert_eq!(
+        ran.report.result,
+        HostResult::Ok,
+        "{:?}",
+        ran.report.failure
+    );
     assert!(ran.report.rebooted());
     assert!(
         ran.report.steps[0]
@@ -433,9 +468,8 @@ fn a_wait_survives_the_host_rebooting_by_itself() {
 fn resume_skips_the_steps_that_finished() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
-    let yaml = format!(
-        "steps:\n- name: one\n  run: touch {d}/one\n- name: two\n  run: touch {d}/two\n"
-    );
+    let yaml =
+        format!("steps:\n- name: one\n  run: touch {d}/one\n- name: two\n  run: touch {d}/two\n");
     let mut job = job(dir.path(), &yaml);
     job.finished = BTreeSet::from([1]);
     let mut fake = Fake::new(dir.path(), no_handler());
@@ -506,8 +540,18 @@ fn upload_push_tree_and_fetch_move_files_both_ways() {
          - name: fetch\n  fetch: {{src: {d}/remote-secret, dest: got/secret}}\n"
     );
     let mut fake = Fake::new(dir.path(), no_handler());
-    let ran = run(&mut fake, &job(dir.path(), &yaml), &settings(), &Control::default());
-    assert_eq!(ran.report.result, HostResult::Ok, "{:?}", ran.report.failure);
+    let ran = run(
+        &mut fake,
+        &job(dir.path(), &yaml),
+        &settings(),
+        &Control::default(),
+    );
+    assert_eq!(
+        ran.report.result,
+        HostResult::Ok,
+        "{:?}",
+        ran.report.failure
+    );
     assert_eq!(
         results(&ran.report),
         ["changed", "changed", "ok", "changed"]
@@ -546,7 +590,10 @@ fn secrets_are_masked_in_the_failure_and_output_events() {
     let ran = run(&mut fake, &job, &settings(), &Control::default());
     let failure = ran.report.failure.unwrap().to_string();
     assert!(!failure.contains("hunter2"), "{failure}");
-    assert!(failure.contains("$ echo <secret>; echo <secret> >&2; exit 1"), "{failure}");
+    assert!(
+        failure.contains("$ echo <secret>; echo <secret> >&2; exit 1"),
+        "{failure}"
+    );
     assert!(failure.contains("\n<secret>\n"), "{failure}");
     let json: Vec<String> = ran
         .events

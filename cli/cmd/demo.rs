@@ -12,20 +12,21 @@ use std::process::Command;
 use crate::args::GlobalArgs;
 use crate::error::{Error, Outcome, Result};
 
-pub fn run(hosts: u32, dir: &Path, global: &GlobalArgs) -> Result<Outcome> {
+pub fn run(hosts: u32, first: u32, dir: &Path, global: &GlobalArgs) -> Result<Outcome> {
     let exe =
         std::env::current_exe().map_err(|e| Error::io("cannot find the ecsfleet binary", e))?;
     let dir = absolute(dir)?;
     let inventory = dir.join("inventory/hosts.yml");
     let source = dir.join("ecs-appliance");
     let count = hosts.to_string();
+    let first_arg = first.to_string();
     let dir_arg = dir.display().to_string();
 
     phase(
         global,
         &exe,
         "bring up the lab",
-        &["lab", "up", "--hosts", &count, "--dir", &dir_arg],
+        &["lab", "up", "--hosts", &count, "--first", &first_arg, "--dir", &dir_arg],
     )?;
     write_appliance_source(&source)?;
     let inv = inventory.display().to_string();
@@ -44,7 +45,7 @@ pub fn run(hosts: u32, dir: &Path, global: &GlobalArgs) -> Result<Outcome> {
             &src,
         ],
     )?;
-    let names = lab_names(hosts);
+    let names = lab_names(first, hosts);
     for name in &names {
         let domain = format!("{name}.ecs.test");
         let env = dir.join("env").join(&domain).join("env.yml");
@@ -128,8 +129,8 @@ fn phase(global: &GlobalArgs, exe: &Path, title: &str, args: &[&str]) -> Result<
     }
 }
 
-fn lab_names(hosts: u32) -> Vec<String> {
-    (1..=hosts.max(1)).map(|k| format!("lab{k}")).collect()
+fn lab_names(first: u32, hosts: u32) -> Vec<String> {
+    (first..first + hosts.max(1)).map(|k| format!("lab{k}")).collect()
 }
 
 fn absolute(dir: &Path) -> Result<PathBuf> {

@@ -199,6 +199,16 @@ impl LabHost {
 
     /// Starts the supervisor in new mount and UTS namespaces, detached.
     pub fn spawn(&self) -> Result<()> {
+        if self.port_answers() {
+            return Err(Error::Host {
+                host: self.name.clone(),
+                message: format!(
+                    "{}:22 is taken by another process (another lab, or the machine's own sshd on *:22); \
+                     pick other hosts with --first",
+                    self.address()
+                ),
+            });
+        }
         for stale in ["status", "ctl.ack", "mntns", "sshd.pid"] {
             let _ = fs::remove_file(self.lab().join(stale));
         }
@@ -276,9 +286,20 @@ impl LabHost {
         }
     }
 
-    pub fn sshd_answers(&self) -> bool {
+    /// Something answers on the host's address and port 22.
+    pub fn port_answers(&self) -> bool {
         let addr = SocketAddr::from((self.address(), 22));
         TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
+    }
+
+    /// The host's own sshd runs (it writes its pid file once it listens)
+    /// and the port answers.
+    pub fn sshd_answers(&self) -> bool {
+        let pid = self.read_lab("sshd.pid");
+        !pid.is_empty()
+            && fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "sshd")
+            && self.port_answers()
     }
 
     /// Stops the host: SIGTERM to its supervisor (which stops PostgreSQL and

@@ -130,6 +130,9 @@ pub enum LabCommand {
         /// Number of hosts (lab1 ...)
         #[arg(long, default_value_t = 3, value_name = "N")]
         hosts: u32,
+        /// Index of the first host: labK listens on 127.0.0.(10+K)
+        #[arg(long, default_value_t = 1, value_name = "K")]
+        first: u32,
         #[command(flatten)]
         dir: DirArg,
     },
@@ -189,7 +192,9 @@ pub fn run(command: LabCommand, global: &GlobalArgs) -> Result<Outcome> {
         LabCommand::Up(args) => up(&args, global),
         LabCommand::Down(dir) => down(&dir, global),
         LabCommand::Status(dir) => status(&dir, global),
-        LabCommand::Demo { hosts, dir } => crate::cmd::demo::run(hosts, &dir.dir, global),
+        LabCommand::Demo { hosts, first, dir } => {
+            crate::cmd::demo::run(hosts, first, &dir.dir, global)
+        }
         LabCommand::Fault {
             host,
             kind,

@@ -163,7 +163,7 @@ pub struct Connection {
 impl Connection {
     /// Opens and authenticates a connection, through the jump host if any.
     pub async fn open(target: &Target, options: &Options) -> Result<Connection, SshError> {
-        Box::pin(Connection::open_inner(target, options, false)).await
+        Box::pin(Connection::open_inner(target, options)).await
     }
 
     /// Connects only far enough to see the host key; never authenticates.
@@ -175,14 +175,7 @@ impl Connection {
             Some(jump) => Some(Box::new(Connection::open(jump, options).await?)),
             None => None,
         };
-        let seen = Arc::new(Mutex::new(None));
-        let client = Client {
-            known_hosts: options.known_hosts.clone(),
-            host: target.address.clone(),
-            port: target.port,
-            seen: seen.clone(),
-            fetch_only: true,
-        };
+        let (client, seen) = Client::new(options.known_hosts.clone(), target, true);
         let result = handshake(target, options, client, jump.as_deref()).await;
         let outcome = seen.lock().expect("host key slot").take();
         match (outcome, result) {
@@ -195,11 +188,7 @@ impl Connection {
         }
     }
 
-    async fn open_inner(
-        target: &Target,
-        options: &Options,
-        _fetch: bool,
-    ) -> Result<Connection, SshError> {
+    async fn open_inner(target: &Target, options: &Options) -> Result<Connection, SshError> {
         let jump = match &target.jump {
             Some(jump) => Some(Box::new(Connection::open(jump, options).await.map_err(
                 |error| match error {
@@ -218,14 +207,7 @@ impl Connection {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let seen = Arc::new(Mutex::new(None));
-            let client = Client {
-                known_hosts: options.known_hosts.clone(),
-                host: target.address.clone(),
-                port: target.port,
-                seen: seen.clone(),
-                fetch_only: false,
-            };
+            let (client, seen) = Client::new(options.known_hosts.clone(), target, false);
             let result = handshake(target, options, client, jump.as_deref()).await;
             let result = match result {
                 Ok(handle) => Ok(handle),
@@ -416,7 +398,6 @@ async fn handshake(
         .expect("handshake budget is never closed");
     let secs = options.connect_timeout.as_secs();
     let config = options.config();
-    let host = target.display_address();
     let fut = async {
         match jump {
             None => {
@@ -430,7 +411,7 @@ async fn handshake(
                 let _ = socket.set_nodelay(true);
                 client::connect_stream(config, socket, client)
                     .await
-                    .map_err(|error| handshake_error(&host, error))
+                    .map_err(|error| handshake_error(target, error))
             }
             Some(jump) => {
                 let channel = jump
@@ -449,7 +430,7 @@ async fn handshake(
                     })?;
                 client::connect_stream(config, channel.into_stream(), client)
                     .await
-                    .map_err(|error| handshake_error(&host, error))
+                    .map_err(|error| handshake_error(target, error))
             }
         }
     };
@@ -463,15 +444,15 @@ async fn handshake(
     }
 }
 
-fn handshake_error(host: &str, error: russh::Error) -> SshError {
+fn handshake_error(target: &Target, error: russh::Error) -> SshError {
     match error {
         russh::Error::IO(source) => SshError::Connect {
-            address: host.to_string(),
-            port: 0,
+            address: target.address.clone(),
+            port: target.port,
             source,
         },
         other => SshError::Handshake {
-            host: host.to_string(),
+            host: target.display_address(),
             message: other.to_string(),
         },
     }

@@ -16,6 +16,25 @@ pub struct Client {
     pub fetch_only: bool,
 }
 
+impl Client {
+    /// A handler for `target`, and the slot where it leaves what it saw.
+    pub fn new(
+        known_hosts: Arc<KnownHosts>,
+        target: &super::Target,
+        fetch_only: bool,
+    ) -> (Client, Arc<Mutex<Option<(HostKey, Verdict)>>>) {
+        let seen = Arc::new(Mutex::new(None));
+        let client = Client {
+            known_hosts,
+            host: target.address.clone(),
+            port: target.port,
+            seen: seen.clone(),
+            fetch_only,
+        };
+        (client, seen)
+    }
+}
+
 pub fn host_key(key: &PublicKey) -> HostKey {
     HostKey::new(key.algorithm().as_str(), key.public_key_bytes())
 }

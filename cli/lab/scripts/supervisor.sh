@@ -110,8 +110,10 @@ start_sshd() {
     /usr/sbin/sshd -D -e -f "$LAB/ssh/sshd_config" >>"$LAB/sshd.log" 2>&1 &
     SSHD_PID=$!
     local i
+    # sshd writes its pid file once it listens (another process answering on
+    # the address must not pass for ours).
     for i in $(seq 1 200); do
-        if (exec 4<>"/dev/tcp/$LAB_ADDRESS/22") 2>/dev/null; then
+        if [ "$(cat "$LAB/sshd.pid" 2>/dev/null)" = "$SSHD_PID" ] && sshd_alive; then
             log "sshd $SSHD_PID listening on $LAB_ADDRESS:22"
             return 0
         fi

@@ -242,6 +242,8 @@ fn install_then_activate_then_update_two_hosts() {
             "--yes",
             "--wait-interval",
             "0.3",
+            "--reboot-timeout",
+            "60",
         ],
     );
     let ev = events(&out);

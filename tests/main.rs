@@ -4,6 +4,7 @@
 
 mod support;
 
+mod demo;
 mod env_cmd;
 mod fleet_ops;
 mod lab;

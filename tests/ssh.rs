@@ -178,7 +178,7 @@ fn copy_cut_off_mid_transfer_keeps_the_old_file() {
     fs::write(&dest, "old").unwrap();
     let local = fleet.dir.path().join("big.bin");
     fs::write(&local, vec![b'x'; 400 * 1024 * 1024]).unwrap();
-    let mut child = ecsfleet()
+    let child = ecsfleet()
         .arg("-i")
         .arg(&fleet.inventory)
         .args([

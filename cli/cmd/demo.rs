@@ -26,7 +26,9 @@ pub fn run(hosts: u32, first: u32, dir: &Path, global: &GlobalArgs) -> Result<Ou
         global,
         &exe,
         "bring up the lab",
-        &["lab", "up", "--hosts", &count, "--first", &first_arg, "--dir", &dir_arg],
+        &[
+            "lab", "up", "--hosts", &count, "--first", &first_arg, "--dir", &dir_arg,
+        ],
     )?;
     write_appliance_source(&source)?;
     let inv = inventory.display().to_string();
@@ -130,7 +132,9 @@ fn phase(global: &GlobalArgs, exe: &Path, title: &str, args: &[&str]) -> Result<
 }
 
 fn lab_names(first: u32, hosts: u32) -> Vec<String> {
-    (first..first + hosts.max(1)).map(|k| format!("lab{k}")).collect()
+    (first..first + hosts.max(1))
+        .map(|k| format!("lab{k}"))
+        .collect()
 }
 
 fn absolute(dir: &Path) -> Result<PathBuf> {

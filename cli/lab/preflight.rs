@@ -60,6 +60,11 @@ pub fn check_machine() -> Result<Postgres> {
             missing.push(program.to_string());
         }
     }
+    for user in ["postgres", "sshd", "app"] {
+        if !user_exists(user) {
+            missing.push(format!("user {user}"));
+        }
+    }
     let postgres = find_postgres();
     if postgres.is_none() {
         missing.push("PostgreSQL server (/usr/lib/postgresql/VERSION/bin/initdb)".to_string());
@@ -88,6 +93,12 @@ pub fn ensure_mount_points() -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {dir}"), e))?;
     }
     Ok(())
+}
+
+/// Lab hosts share the machine's users: the appliance's `app` must exist.
+fn user_exists(name: &str) -> bool {
+    std::fs::read_to_string("/etc/passwd")
+        .is_ok_and(|passwd| passwd.lines().any(|l| l.split(':').next() == Some(name)))
 }
 
 fn program_exists(program: &str) -> bool {

@@ -6,9 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ecsfleet_inventory::{KnownHosts, Verdict};
-use ecsfleet_playbooks::transfer::{
-    UPLOAD_INCOMPLETE, UploadSpec, download_command, upload_command,
-};
+use ecsfleet_playbooks::transfer::{UPLOAD_INCOMPLETE, UploadSpec, upload_command};
 use rand::Rng;
 use russh::ChannelMsg;
 use russh::client::{self, Handle};
@@ -348,21 +346,6 @@ impl Connection {
                 "upload to {dest} failed ({status}): {}",
                 String::from_utf8_lossy(&output.stderr).trim()
             ))),
-        }
-    }
-
-    pub async fn download(&self, src: &str) -> Result<Vec<u8>, SshError> {
-        let command =
-            download_command(src).map_err(|error| SshError::Command(error.to_string()))?;
-        let output = self.exec(&command.to_shell(), None).await?;
-        if output.status.success() {
-            Ok(output.stdout)
-        } else {
-            Err(SshError::Command(format!(
-                "cannot read {src} ({}): {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            )))
         }
     }
 

@@ -7,11 +7,14 @@ use std::sync::{Arc, Mutex};
 use ecsfleet_inventory::{HostKey, KnownHosts, Verdict};
 use russh::keys::{PublicKey, PublicKeyBase64};
 
+/// What the handler saw: the presented key and the store's verdict on it.
+pub type SeenKey = Arc<Mutex<Option<(HostKey, Verdict)>>>;
+
 pub struct Client {
     pub known_hosts: Arc<KnownHosts>,
     pub host: String,
     pub port: u16,
-    pub seen: Arc<Mutex<Option<(HostKey, Verdict)>>>,
+    pub seen: SeenKey,
     /// `ecsfleet trust` only fetches the key: it never proceeds past the check.
     pub fetch_only: bool,
 }
@@ -22,7 +25,7 @@ impl Client {
         known_hosts: Arc<KnownHosts>,
         target: &super::Target,
         fetch_only: bool,
-    ) -> (Client, Arc<Mutex<Option<(HostKey, Verdict)>>>) {
+    ) -> (Client, SeenKey) {
         let seen = Arc::new(Mutex::new(None));
         let client = Client {
             known_hosts,

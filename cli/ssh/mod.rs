@@ -7,6 +7,6 @@ mod error;
 mod handler;
 mod target;
 
-pub use connection::{Connection, ExitStatus, Options, Output, Stream, default_kex, parse_kex};
+pub use connection::{Connection, ExitStatus, Options, Stream, default_kex, parse_kex};
 pub use error::SshError;
 pub use target::Target;

@@ -59,6 +59,10 @@ setup_namespace() {
     mount --bind "$H/etc/hosts" /etc/hosts || return 1
     mount --bind "$H/proc/meminfo" /proc/meminfo || return 1
     mount --bind "$H/proc/cpuinfo" /proc/cpuinfo || return 1
+    # Each boot gets its own boot id, as a real reboot does: clients confirm a
+    # reboot by a changed /proc/sys/kernel/random/boot_id.
+    cat /proc/sys/kernel/random/uuid > "$H/proc/boot_id"
+    mount --bind "$H/proc/boot_id" /proc/sys/kernel/random/boot_id || return 1
     # /app as it is underneath a disk-full tmpfs.
     mkdir -p "$H/lab/mnt/app"
     mount --bind "$H/app" /var/lib/ecs-lab/mnt/app || return 1
@@ -178,6 +182,9 @@ stop_watcher() {
 
 boot() {
     status booting
+    # Rewritten in place through the bind mount made at setup (same inode).
+    new_boot_id=$(cat /proc/sys/kernel/random/uuid)
+    printf '%s\n' "$new_boot_id" > /proc/sys/kernel/random/boot_id || log "cannot set a new boot id"
     mkdir -p /run/lock /run/ecs-lab/units
     chmod 1777 /run/lock
     pg_start || log "postgresql did not start; see $PG_DATA/postgresql.log"

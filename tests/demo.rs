@@ -12,7 +12,9 @@ fn lab_demo_takes_empty_hosts_to_running_appliances() {
     let lab = dir.path().join("lab");
     let lab_arg = lab.to_str().unwrap();
     let output = ecsfleet()
-        .args(["lab", "demo", "--hosts", "2", "--first", "243", "--dir", lab_arg])
+        .args([
+            "lab", "demo", "--hosts", "2", "--first", "243", "--dir", lab_arg,
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -23,9 +25,16 @@ fn lab_demo_takes_empty_hosts_to_running_appliances() {
         .args(["status", "--all", "--json"])
         .output()
         .unwrap();
-    let down = ecsfleet().args(["lab", "down", "--dir", lab_arg]).output().unwrap();
+    let down = ecsfleet()
+        .args(["lab", "down", "--dir", lab_arg])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(0), "demo failed: {stderr}");
-    assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
+    assert!(
+        down.status.success(),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
     let hosts: Vec<serde_json::Value> = String::from_utf8_lossy(&status.stdout)
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
@@ -39,6 +48,9 @@ fn lab_demo_takes_empty_hosts_to_running_appliances() {
     assert_eq!(mode, 0o600);
     let secret = std::fs::read_to_string(&passphrase).unwrap();
     assert!(!secret.trim().is_empty());
-    assert!(!stderr.contains(secret.trim()), "the passphrase reached the screen");
+    assert!(
+        !stderr.contains(secret.trim()),
+        "the passphrase reached the screen"
+    );
     assert!(!String::from_utf8_lossy(&output.stdout).contains(secret.trim()));
 }

@@ -186,35 +186,14 @@ fn utc_parts(t: std::time::SystemTime) -> ((i64, u32, u32), (u64, u64, u64)) {
     let days = (secs / 86_400) as i64;
     let rest = secs % 86_400;
     (
-        civil_from_days(days),
+        crate::report::civil_from_days(days),
         (rest / 3600, (rest % 3600) / 60, rest % 60),
     )
-}
-
-/// Howard Hinnant's days-to-date for the proleptic Gregorian calendar.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_are_right() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_758), (2026, 11, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-    }
 
     #[test]
     fn fleet_dir_is_above_inventory() {

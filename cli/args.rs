@@ -5,14 +5,24 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::cmd::check::CheckArgs;
+use crate::cmd::cidata::CidataArgs;
+use crate::cmd::completions::{CompletionsArgs, ManArgs};
+use crate::cmd::disaster::{BackupCommand, DbCommand, RestoreArgs};
+use crate::cmd::ecs::EcsArgs;
 use crate::cmd::env::EnvCommand;
 use crate::cmd::init::InitArgs;
 use crate::cmd::lifecycle::{ActivateArgs, InstallArgs, OperateArgs, UpdateArgs};
+use crate::cmd::logs::LogsArgs;
 use crate::cmd::push_env::PushEnvArgs;
 use crate::cmd::run::RunArgs;
+use crate::cmd::shell::ShellArgs;
 use crate::cmd::size::SizeArgs;
+use crate::cmd::stats::StatsArgs;
 use crate::cmd::status::StatusArgs;
+use crate::cmd::tunnel::TunnelArgs;
 use crate::cmd::user::{CertCommand, UserCommand};
+use crate::cmd::vagrant::VagrantCommand;
 use crate::lab::LabCommand;
 
 #[derive(Debug, Parser)]
@@ -176,6 +186,35 @@ Example:
     /// Client certificates of ECS users
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Disaster recovery: restore the newest backup onto an installed host
+    Restore(RestoreArgs),
+    /// The appliance's database
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// The appliance's backup
+    #[command(subcommand)]
+    Backup(BackupCommand),
+    /// Show (or follow) a host's systemd journal
+    Logs(LogsArgs),
+    /// Forward a local port to a host's metrics, alerts, grafana or pghero
+    Tunnel(TunnelArgs),
+    /// An interactive shell on a host, or in one of its ECS containers
+    Shell(ShellArgs),
+    /// Run an ECS command (manage.py, celery) in the host's web container
+    Ecs(EcsArgs),
+    /// Container CPU, memory, network and disk of selected hosts
+    Stats(StatsArgs),
+    /// Preflight: can the selected hosts carry the appliance (and N studies a month)?
+    Check(CheckArgs),
+    /// Vagrant boxes provisioned by ecsfleet
+    #[command(subcommand)]
+    Vagrant(VagrantCommand),
+    /// A cloud-init seed ISO that lets a stock Xenial cloud image accept your key
+    Cidata(CidataArgs),
+    /// Shell completions for bash, zsh or fish
+    Completions(CompletionsArgs),
+    /// The manual page (roff) on stdout
+    Man(ManArgs),
     /// A local fleet of simulated ECS appliances on real sshd (needs root)
     #[command(subcommand)]
     Lab(LabCommand),

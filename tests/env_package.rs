@@ -1,0 +1,1 @@
+//! Integration tests for issue 4: env package --pdf/--cidata, cidata.

@@ -6,6 +6,7 @@ mod support;
 
 mod demo;
 mod env_cmd;
+mod env_package;
 mod fleet_ops;
 mod lab;
 mod lifecycle;

@@ -10,6 +10,7 @@ mod check;
 mod flatten;
 mod new;
 mod package;
+mod unpdf;
 
 use std::path::Path;
 
@@ -22,6 +23,7 @@ pub use check::CheckArgs;
 pub use flatten::FlattenArgs;
 pub use new::NewArgs;
 pub use package::PackageArgs;
+pub use unpdf::UnpdfArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum EnvCommand {
@@ -60,11 +62,28 @@ pub enum EnvCommand {
     /// The archive holds env.yml and is encrypted to every --recipient's public
     /// key (`.tar.gz.gpg`, readable with `gpg --decrypt`). Without recipients
     /// it refuses, unless --plain asks for an unencrypted `.tar.gz`.
+    ///
+    /// --pdf adds a paper backup beside it (DOMAIN.env.DATE.pdf: the env's
+    /// text, QR codes of its gzip in the appliance's data2qrpdf format, and
+    /// how to restore; `env unpdf` reads it back). --cidata adds a
+    /// cloud-init seed image (DOMAIN.env.DATE.cidata.iso). Both hold every
+    /// secret in clear and are written mode 0600.
     #[command(after_help = "Example:\n  \
         gpg --armor --export backup@example.org > backup.asc\n  \
         ecsfleet env package env/ecs.example.org/env.yml --recipient backup.asc --out backups/\n  \
-        ecsfleet env package env/ecs.example.org/env.yml --plain --out /media/usb")]
+        ecsfleet env package env/ecs.example.org/env.yml --plain --out /media/usb\n  \
+        ecsfleet env package env/ecs.example.org/env.yml -r backup.asc --pdf --cidata --out safe/")]
     Package(PackageArgs),
+    /// Get env.yml back from the paper backup of `env package --pdf`
+    ///
+    /// Renders the PDF (or a scan of it) with pdftoppm (poppler-utils), reads
+    /// the QR codes with zbarimg (zbar-tools), joins, base32-decodes and
+    /// gunzips them; the gzip's checksum proves the result whole. Writes the
+    /// file mode 0600 and never prints its content.
+    #[command(after_help = "Example:\n  \
+        ecsfleet env unpdf ecs.example.org.env.2026-11-25.pdf --out env.yml\n  \
+        ecsfleet env unpdf scan.pdf --out env.yml --dpi 300")]
+    Unpdf(UnpdfArgs),
     /// Compare a host's env (inventory `env`) with /app/env.yml on the host
     ///
     /// Also compares with /run/active-env.yml when that differs. Secrets are
@@ -83,6 +102,7 @@ pub fn run(command: EnvCommand, global: &GlobalArgs) -> Result<Outcome> {
         EnvCommand::Check(args) => check::run(args, global),
         EnvCommand::Flatten(args) => flatten::run(args, global),
         EnvCommand::Package(args) => package::run(args, global),
+        EnvCommand::Unpdf(args) => unpdf::run(args, global),
         EnvCommand::Diff { host } => super::env_diff::diff(host, global),
     }
 }

@@ -49,6 +49,19 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A paper backup (PDF with QR codes) cannot be made or read back.
+    #[error("paper backup: {0}")]
+    Paper(String),
+
+    /// A cloud-init seed image cannot be made from these files.
+    #[error("seed image: {0}")]
+    Iso(String),
+
+    /// A file meant to hold OpenSSH public keys holds something else.
+    /// Never quotes the file: it might be a private key.
+    #[error("{0}")]
+    SshKey(String),
+
     /// Building an archive in memory failed.
     #[error("archive: {0}")]
     Archive(#[source] std::io::Error),

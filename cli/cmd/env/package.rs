@@ -30,6 +30,15 @@ pub struct PackageArgs {
     /// Replace an existing package of the same name
     #[arg(long)]
     pub force: bool,
+    /// Also write DOMAIN.env.DATE.pdf: the env's text and QR codes of its
+    /// gzip, a paper backup (every secret in clear; `env unpdf` reads it back)
+    #[arg(long)]
+    pub pdf: bool,
+    /// Also write DOMAIN.env.DATE.cidata.iso: a cloud-init seed image
+    /// (volume id cidata, user-data = the env, meta-data with the domain as
+    /// host name) so a cloud image boots configured (every secret in clear)
+    #[arg(long)]
+    pub cidata: bool,
 }
 
 pub fn run(args: PackageArgs, global: &GlobalArgs) -> Result<Outcome> {
@@ -88,26 +97,75 @@ pub fn run(args: PackageArgs, global: &GlobalArgs) -> Result<Outcome> {
         (ecsfleet_env::package_name(&domain, &date), bytes)
     };
 
+    let mut extra: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    if args.pdf {
+        let pdf = ecsfleet_env::paper_pdf(&text, &domain).map_err(|e| env_error(&args.file, e))?;
+        extra.push((args.out.join(format!("{domain}.env.{date}.pdf")), pdf));
+    }
+    if args.cidata {
+        let meta_data = ecsfleet_env::meta_data(&format!("iid-{domain}"), &domain);
+        let iso = ecsfleet_env::seed_iso(
+            text.as_bytes(),
+            meta_data.as_bytes(),
+            crate::cmd::cidata::iso_time_now(),
+        )
+        .map_err(|e| env_error(&args.file, e))?;
+        extra.push((
+            args.out.join(format!("{domain}.env.{date}.cidata.iso")),
+            iso,
+        ));
+    }
+
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(&args.out)
         .map_err(|e| Error::io(args.out.display().to_string(), e))?;
     let path = args.out.join(&name);
+    // Refuse before writing anything, so a refusal leaves no half set.
+    if !args.force {
+        for target in std::iter::once(&path).chain(extra.iter().map(|(p, _)| p)) {
+            if target.exists() {
+                return Err(env_error(
+                    target,
+                    ecsfleet_env::Error::Exists {
+                        path: target.clone(),
+                    },
+                ));
+            }
+        }
+    }
     ecsfleet_env::write_new_file_0600(&path, &bytes, args.force)
         .map_err(|e| env_error(&path, e))?;
+    for (target, bytes) in &extra {
+        ecsfleet_env::write_new_file_0600(target, bytes, args.force)
+            .map_err(|e| env_error(target, e))?;
+    }
     if global.json {
         let line = serde_json::json!({
             "path": path.display().to_string(),
             "domain": domain,
             "encrypted": !args.plain,
             "recipients": args.recipients.len(),
+            "pdf": args.pdf.then(|| extra_path(&extra, ".pdf")),
+            "cidata": args.cidata.then(|| extra_path(&extra, ".iso")),
         });
         println!("{line}");
     } else if !global.quiet {
         println!("{}", path.display());
+        for (target, _) in &extra {
+            println!("{}", target.display());
+        }
     }
     Ok(Outcome::Success)
+}
+
+fn extra_path(extra: &[(PathBuf, Vec<u8>)], suffix: &str) -> String {
+    extra
+        .iter()
+        .map(|(p, _)| p.display().to_string())
+        .find(|p| p.ends_with(suffix))
+        .unwrap_or_default()
 }
 
 /// The env's `appliance.domain`, or why there is none. Only the key path is

@@ -6,16 +6,16 @@ defaults: {user: root, port: 22, identity: keys/ops_ed25519, become: false}
 known_hosts: known_hosts            # relative to this file; OpenSSH format
 hosts:
   ecs-vienna:
-address: ecs.example.org        # name or IP; may be a ~/.ssh/config Host alias
-port: 22
-user: root
-identity: keys/ops_ed25519      # relative to this file, or ~/...
-proxy_jump: bastion             # another host here, or user@host:port
-become: false                   # true: run via `sudo -n` (Vagrant boxes)
-domain: ecs.example.org
-env: env/ecs.example.org/env.yml
-groups: [production, vienna]
-vars: {studies_per_month: 100}
+    address: ecs.example.org        # name or IP; may be a ~/.ssh/config Host alias
+    port: 22
+    user: root
+    identity: keys/ops_ed25519      # relative to this file, or ~/...
+    proxy_jump: bastion             # another host here, or user@host:port
+    become: false                   # true: run via `sudo -n` (Vagrant boxes)
+    domain: ecs.example.org
+    env: env/ecs.example.org/env.yml
+    groups: [production, vienna]
+    vars: {studies_per_month: 100}
 groups:
   production: {vars: {serial: 2}}
 ";
@@ -72,7 +72,7 @@ fn full_example_parses_to_the_right_values() {
 fn defaults_fill_what_hosts_leave_out_and_address_defaults_to_name() {
     let inventory = parse(
         "defaults: {user: admin, port: 2222, identity: ~/.ssh/id_ops, become: true}\n\
-         hosts:\n  a:\n  b: {user: vagrant, port: 22, become: false}\n",
+             hosts:\n  a:\n  b: {user: vagrant, port: 22, become: false}\n",
     )
     .unwrap();
     let a = &inventory.hosts[0];
@@ -139,9 +139,9 @@ fn absolute_paths_stay_absolute() {
 #[test]
 fn vars_are_arbitrary_yaml_as_json() {
     let inventory = parse(
-        "hosts:\n  a:\n    vars:\n      list: [1, two, {three: 3.5}]\n      nested: {x: null, y: true}\n      7: seven\n",
-    )
-    .unwrap();
+            "hosts:\n  a:\n    vars:\n      list: [1, two, {three: 3.5}]\n      nested: {x: null, y: true}\n      7: seven\n",
+        )
+        .unwrap();
     let vars = &inventory.hosts[0].vars;
     assert_eq!(vars["list"], json!([1, "two", {"three": 3.5}]));
     assert_eq!(vars["nested"], json!({"x": null, "y": true}));
@@ -152,7 +152,7 @@ fn vars_are_arbitrary_yaml_as_json() {
 fn merged_vars_layer_groups_in_host_order_then_host() {
     let inventory = parse(
         "hosts:\n  a: {groups: [one, two], vars: {c: host}}\n  b: {groups: [two, one]}\n\
-         groups:\n  one: {vars: {a: one, b: one, c: one}}\n  two: {vars: {b: two, c: two}}\n",
+             groups:\n  one: {vars: {a: one, b: one, c: one}}\n  two: {vars: {b: two, c: two}}\n",
     )
     .unwrap();
     let a = inventory.merged_vars(&inventory.hosts[0]);

@@ -10,5 +10,6 @@ mod env_package;
 mod fleet_ops;
 mod lab;
 mod lifecycle;
+mod operator;
 mod size_init;
 mod ssh;

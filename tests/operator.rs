@@ -1,1 +1,37 @@
-//! Integration tests for issue 6: check, vagrant, completions, man, output conventions.
+//! Integration tests for issue 6 (operator experience): `check` against a
+//! lab host, `vagrant provision` through a `vagrant` stand-in that points at
+//! a lab host, `vagrant validate` of vagrant/Vagrantfile, completions, the
+//! man page, and no color in pipes or with NO_COLOR.
+//!
+//! Lab hosts 90..=109 belong to this module.
+
+mod check;
+mod conventions;
+mod vagrant;
+
+use std::process::Output;
+
+use serde_json::Value;
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn show(output: &Output) -> String {
+    format!(
+        "status {}\n--- stdout\n{}--- stderr\n{}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    )
+}
+
+pub fn json_lines(output: &Output) -> Vec<Value> {
+    text(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// The byte that starts every ANSI escape sequence.
+pub const ESC: u8 = 0x1b;

@@ -1,7 +1,28 @@
 //! Output to the operator: logging, errors, tables, JSON lines.
+//!
+//! Colors: only on a terminal, never with NO_COLOR set (no-color.org: any
+//! non-empty value). clap's help and indicatif's bars (through `console`)
+//! decide this themselves; the log writer is told here, and commands that
+//! color table cells ask [`colors_on_stdout`].
+
+use std::io::IsTerminal;
 
 use crate::args::GlobalArgs;
 use crate::error::Error;
+
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// Whether stdout may carry ANSI colors.
+pub fn colors_on_stdout() -> bool {
+    !no_color() && std::io::stdout().is_terminal()
+}
+
+/// Whether stderr may carry ANSI colors.
+pub fn colors_on_stderr() -> bool {
+    !no_color() && std::io::stderr().is_terminal()
+}
 
 pub fn init_logging(global: &GlobalArgs) {
     let level = match (global.quiet, global.verbose) {
@@ -15,6 +36,8 @@ pub fn init_logging(global: &GlobalArgs) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // tracing-subscriber colors whenever NO_COLOR is unset, pipe or not.
+        .with_ansi(colors_on_stderr())
         .with_target(false)
         .init();
 }

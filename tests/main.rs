@@ -8,6 +8,7 @@ mod demo;
 mod env_cmd;
 mod env_package;
 mod fleet_ops;
+mod install_check;
 mod lab;
 mod lifecycle;
 mod operator;

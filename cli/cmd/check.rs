@@ -2,8 +2,10 @@
 //! studies a month? One round trip per host (the facts install reads, plus
 //! the host's name and what the domain resolves to there), judged on the
 //! workstation by `check/verdict.rs` against install's own preflight and the
-//! manual's sizing (`size/model.rs`).
+//! manual's sizing (`size/model.rs`). `install` asks the same first
+//! (`check/gate.rs`).
 
+pub mod gate;
 mod verdict;
 
 use std::io::Write as _;
@@ -25,7 +27,8 @@ use crate::run::{for_each_host, runtime};
 use crate::ssh::Connection;
 
 use super::size::model::Sizing;
-use verdict::{Context, Level, Row};
+use verdict::Context;
+pub use verdict::{Level, Row};
 
 #[derive(Debug, Args)]
 #[command(
@@ -50,28 +53,37 @@ pub struct CheckArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub studies: Option<u32>,
     /// Years of documents and database to keep
-    #[arg(long, value_name = "Y", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
+    #[arg(long, value_name = "Y", default_value_t = YEARS, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub years: u32,
     /// Hosts asked at the same time
     #[arg(short, long, default_value_t = 50)]
     pub forks: usize,
 }
 
-/// One host's outcome.
-struct HostCheck {
-    host: String,
-    studies: Option<u32>,
-    rows: Vec<Row>,
-    facts: Facts,
-    error: Option<String>,
+/// The manual's sizing horizon: years of documents and database to keep.
+pub const YEARS: u32 = 10;
+
+/// One host's verdict: the rows, or why the host could not be asked.
+pub struct HostCheck {
+    pub host: String,
+    pub studies: Option<u32>,
+    pub rows: Vec<Row>,
+    pub facts: Facts,
+    /// The host could not be reached (or did not answer).
+    pub error: Option<String>,
 }
 
 impl HostCheck {
-    fn failed(&self) -> bool {
+    pub fn failed(&self) -> bool {
         self.error.is_some() || self.rows.iter().any(|r| r.result == Level::Fail)
     }
 
-    fn json(&self) -> serde_json::Value {
+    /// The rows at `level`.
+    pub fn at(&self, level: Level) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(move |r| r.result == level)
+    }
+
+    pub fn json(&self) -> serde_json::Value {
         serde_json::json!({
             "host": self.host,
             "ok": !self.failed(),
@@ -86,16 +98,36 @@ impl HostCheck {
 pub fn run(args: CheckArgs, global: &GlobalArgs) -> Result<Outcome> {
     let fleet = Fleet::load(global)?;
     let hosts = fleet.select(&args.select)?;
+    let checks = judge(&fleet, &hosts, args.studies, args.years, args.forks, global)?;
+    print(&checks, global);
+    Ok(if checks.iter().any(HostCheck::failed) {
+        Outcome::HostFailed
+    } else {
+        Outcome::Success
+    })
+}
+
+/// The verdicts on `hosts`, in their order: one round trip each, `forks`
+/// at a time. `studies` overrides each host's vars.studies_per_month.
+/// `install` calls this too (`check/gate.rs`), so both judge alike.
+pub fn judge(
+    fleet: &Fleet,
+    hosts: &[&Host],
+    studies: Option<u32>,
+    years: u32,
+    forks: usize,
+    global: &GlobalArgs,
+) -> Result<Vec<HostCheck>> {
     let options = fleet.ssh_options(global)?;
-    let preflight = install_preflight(&fleet)?;
+    let preflight = install_preflight(fleet)?;
     let mut work = Vec::new();
-    for host in &hosts {
-        let (context, studies, notes) = context(host, args.studies, args.years)?;
+    for host in hosts {
+        let (context, studies, notes) = context(host, studies, years)?;
         work.push((fleet.target(host)?, context, studies, notes));
     }
-    let checks = runtime().block_on(for_each_host(
+    Ok(runtime().block_on(for_each_host(
         work,
-        args.forks,
+        forks,
         move |(target, context, studies, notes)| {
             let options = options.clone();
             let preflight = preflight.clone();
@@ -129,13 +161,7 @@ pub fn run(args: CheckArgs, global: &GlobalArgs) -> Result<Outcome> {
                 check
             }
         },
-    ));
-    print(&checks, global);
-    Ok(if checks.iter().any(HostCheck::failed) {
-        Outcome::HostFailed
-    } else {
-        Outcome::Success
-    })
+    )))
 }
 
 fn print(checks: &[HostCheck], global: &GlobalArgs) {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use ecsfleet_playbooks::Playbook;
 
+use super::check::gate::Gate;
 use super::run::{RunFlags, confirm, selection_words};
 use crate::args::{GlobalArgs, Selection};
 use crate::error::{Error, Outcome, Result};
@@ -20,6 +21,11 @@ use crate::run::fleet_run::{RunReport, RunRequest, execute, fleet_directory};
 #[command(
     after_help = "The appliance source is pushed from a local checkout (default ./ecs-appliance, \
 .git left out) or, given a git URL, cloned on each host.
+
+First the hosts are judged as `ecsfleet check` does (install.yml's preflight, the sizing \
+for --studies or the host's vars.studies_per_month, disk labels, DNS): a host that fails a \
+check, or cannot be reached, is not installed (--force installs it anyway); warnings are shown \
+and the host goes on.
 
 Examples:
   ecsfleet install ecs-vienna --appliance-source ~/src/ecs-appliance --yes
@@ -39,9 +45,14 @@ pub struct InstallArgs {
     /// Also apply the builder pillar ({"builder": {"enabled": true}})
     #[arg(long)]
     pub with_builder: bool,
-    /// Install even where the preflight (Ubuntu 16.04, memory, disk) says no
+    /// Install even where `ecsfleet check` or the preflight (Ubuntu 16.04,
+    /// memory, disk) says no; the findings are still shown
     #[arg(long)]
     pub force: bool,
+    /// Studies per month the hosts must carry, as `ecsfleet check --studies`
+    /// [default: each host's vars.studies_per_month]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub studies: Option<u32>,
     /// Print every host's steps without connecting
     #[arg(long)]
     pub plan: bool,
@@ -189,6 +200,31 @@ pub fn install(args: InstallArgs, global: &GlobalArgs) -> Result<Outcome> {
         return Ok(Outcome::Success);
     }
     confirm(args.flags.yes, "install the appliance", &names)?;
+    let forks = args.flags.policy().forks;
+    let gate = Gate::judge(
+        &fleet,
+        &hosts,
+        &playbook,
+        args.studies,
+        args.force,
+        forks,
+        global,
+    )?;
+    let hosts = gate.admitted(&hosts);
+    let hint = format!(
+        "ecsfleet install {}{}{}",
+        selection_words(&args.select),
+        args.appliance_source
+            .as_deref()
+            .map(|s| format!(" --appliance-source {s}"))
+            .unwrap_or_default(),
+        args.studies
+            .map(|n| format!(" --studies {n}"))
+            .unwrap_or_default()
+    );
+    if hosts.is_empty() {
+        return Ok(gate.finish(None, global, &hint));
+    }
     let report = execute(
         &fleet,
         &hosts,
@@ -203,15 +239,7 @@ pub fn install(args: InstallArgs, global: &GlobalArgs) -> Result<Outcome> {
         },
         global,
     )?;
-    let hint = format!(
-        "ecsfleet install {}{}",
-        selection_words(&args.select),
-        args.appliance_source
-            .as_deref()
-            .map(|s| format!(" --appliance-source {s}"))
-            .unwrap_or_default()
-    );
-    Ok(report.finish(global, &hint))
+    Ok(gate.finish(Some(&report), global, &hint))
 }
 
 pub fn activate(args: ActivateArgs, global: &GlobalArgs) -> Result<Outcome> {

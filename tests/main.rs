@@ -12,5 +12,6 @@ mod install_check;
 mod lab;
 mod lifecycle;
 mod operator;
+mod ops;
 mod size_init;
 mod ssh;

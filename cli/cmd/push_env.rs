@@ -25,10 +25,13 @@ use clap::Args;
 use ecsfleet_inventory::Host;
 use ecsfleet_playbooks::appliance::{self, ABSENT, AppState};
 use sha2::{Digest as _, Sha256};
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::args::{GlobalArgs, Selection};
 use crate::error::{Error, Outcome, Result};
 use crate::fleet::Fleet;
+use crate::run::journal::new_run_id;
+use crate::run::lock::Lock;
 use crate::run::{for_each_host, runtime};
 use crate::ssh::{Connection, ExitStatus, Options, SshError, Target};
 
@@ -250,7 +253,9 @@ pass --yes to push without asking (nothing was sent)",
     reports.sort_by_key(|r| order.get(r.host.as_str()).copied().unwrap_or(usize::MAX));
     print_reports(&reports, global);
     let any = |v: &[Verdict]| reports.iter().any(|r| v.contains(&r.verdict));
-    Ok(if any(&[Verdict::Failed, Verdict::Unreachable]) {
+    Ok(if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+        Outcome::Interrupted
+    } else if any(&[Verdict::Failed, Verdict::Unreachable]) {
         Outcome::HostFailed
     } else if any(&[Verdict::Refused]) {
         Outcome::Usage
@@ -537,19 +542,87 @@ async fn push(
         detail,
     };
     let unchanged = remote.as_deref() == Some(prepared.text.as_bytes());
-    if !unchanged && let Err(e) = upload(&connection, &prepared).await {
-        connection.close().await;
-        return report(Verdict::Failed, e);
-    }
-    let short = &prepared.sha256[..12];
+    let short = prepared.sha256[..12].to_owned();
     if !activate {
+        if !unchanged && let Err(e) = upload(&connection, &prepared).await {
+            connection.close().await;
+            return report(Verdict::Failed, e);
+        }
         connection.close().await;
         return report(Verdict::Pushed, format!("sha256 {short}"));
     }
-    match apply(connection, &prepared.target, timeout, options, progress).await {
-        Ok(()) => report(Verdict::Activated, format!("sha256 {short}; running")),
-        Err(e) => report(Verdict::Failed, format!("pushed (sha256 {short}); {e}")),
+    // Applying an env restarts the appliance: like a playbook run, it holds
+    // the host lock, taken before the upload and released on every way out
+    // (Ctrl-C included; a reboot empties /run and so drops it anyway).
+    let lock = Lock::for_run(&new_run_id(), "push-env --activate", false);
+    // Listening before the lock is taken: no Ctrl-C may fall between.
+    let mut interrupt = match signal(SignalKind::interrupt()) {
+        Ok(interrupt) => interrupt,
+        Err(e) => {
+            connection.close().await;
+            return report(
+                Verdict::Failed,
+                format!("cannot install the Ctrl-C handler: {e}"),
+            );
+        }
+    };
+    if let Err(e) = take_lock(&connection, &lock).await {
+        connection.close().await;
+        return report(Verdict::Failed, e);
     }
+    let work = async {
+        if !unchanged {
+            upload(&connection, &prepared).await?;
+        }
+        apply(&connection, &prepared.target, timeout, options, progress).await
+    };
+    let result = tokio::select! {
+        result = work => result,
+        _ = interrupt.recv() => {
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+            Err("interrupted".to_owned())
+        }
+    };
+    release_lock(connection, &prepared.target, options, &lock).await;
+    match result {
+        Ok(()) => report(Verdict::Activated, format!("sha256 {short}; running")),
+        Err(e) if unchanged => report(Verdict::Failed, format!("unchanged (sha256 {short}); {e}")),
+        Err(e) => report(Verdict::Failed, format!("sha256 {short}; {e}")),
+    }
+}
+
+/// Set when Ctrl-C stopped an activation (exit 130).
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+async fn take_lock(connection: &Connection, lock: &Lock) -> std::result::Result<(), String> {
+    let output = connection
+        .exec(&lock.acquire_command().to_shell(), None)
+        .await
+        .map_err(|e| format!("cannot take the lock: {e}"))?;
+    match output.status {
+        ExitStatus::Code(0) => Ok(()),
+        ExitStatus::Code(1) => Err(Lock::refusal(&String::from_utf8_lossy(&output.stdout))),
+        status => Err(format!(
+            "cannot take the lock ({status}){}",
+            ruled(&output.stderr)
+        )),
+    }
+}
+
+/// Releases `lock` over `connection`, or a new one when that one died (a
+/// reboot); a host that stays away has lost the lock with its /run anyway.
+async fn release_lock(connection: Connection, target: &Target, options: &Options, lock: &Lock) {
+    let command = lock.release_command().to_shell();
+    let connection = if connection.is_closed() {
+        match Connection::open(target, options).await {
+            Ok(fresh) => fresh,
+            Err(_) => return,
+        }
+    } else {
+        connection
+    };
+    let _ = connection.exec(&command, None).await;
+    connection.close().await;
 }
 
 /// The atomic upload and the host's own checksum of the result.
@@ -588,7 +661,7 @@ async fn upload(connection: &Connection, prepared: &Prepared) -> std::result::Re
 /// appliance-update may reboot the host: a lost connection is reopened
 /// until the timeout.
 async fn apply(
-    connection: Connection,
+    connection: &Connection,
     target: &Target,
     timeout: Duration,
     options: &Options,
@@ -602,13 +675,9 @@ async fn apply(
             // The update may reboot the host before systemctl returns (a
             // pending reboot-required): the wait below reconnects.
             Err(SshError::Lost { .. }) if command == &update => break,
-            Err(e) => {
-                connection.close().await;
-                return Err(e.to_string());
-            }
+            Err(e) => return Err(e.to_string()),
         };
         if !output.status.success() {
-            connection.close().await;
             return Err(format!(
                 "`{command}` failed ({}){}",
                 output.status,
@@ -620,14 +689,12 @@ async fn apply(
         eprintln!("{host}: the connection dropped (a reboot?); reconnecting");
     }
     let started = Instant::now();
-    let mut connection = Some(connection);
+    // Ours once the caller's connection died with a reboot.
+    let mut reopened: Option<Connection> = None;
     let mut last_text: Option<String> = None;
-    loop {
+    let result = loop {
         if started.elapsed() > timeout {
-            if let Some(c) = connection.take() {
-                c.close().await;
-            }
-            return Err(format!(
+            break Err(format!(
                 "not running after {} s (--activate-timeout){}",
                 timeout.as_secs(),
                 last_text
@@ -635,16 +702,21 @@ async fn apply(
                     .unwrap_or_default()
             ));
         }
-        let current = match connection.take() {
-            Some(c) if !c.is_closed() => c,
-            _ => match Connection::open(target, options).await {
-                Ok(c) => c,
+        let live = match &reopened {
+            Some(c) => !c.is_closed(),
+            None => !connection.is_closed(),
+        };
+        if !live {
+            reopened = None;
+            match Connection::open(target, options).await {
+                Ok(c) => reopened = Some(c),
                 Err(_) => {
                     tokio::time::sleep(Duration::from_secs(2)).await;
                     continue;
                 }
-            },
-        };
+            }
+        }
+        let current = reopened.as_ref().unwrap_or(connection);
         let output = match current
             .exec(&appliance::update_progress().to_shell(), None)
             .await
@@ -670,29 +742,27 @@ async fn apply(
         );
         match state {
             AppState::Failed => {
-                current.close().await;
-                return Err(format!(
+                break Err(format!(
                     "the appliance failed ({}): {}",
                     appliance::FAILED_FLAG,
                     text.unwrap_or_else(|| "no status text".into())
                 ));
             }
             _ if update == "failed" => {
-                current.close().await;
-                return Err(format!(
+                break Err(format!(
                     "appliance-update failed (journalctl -u appliance-update){}",
                     text.map(|t| format!("; status: {t}")).unwrap_or_default()
                 ));
             }
-            AppState::Running if !updating => {
-                current.close().await;
-                return Ok(());
-            }
+            AppState::Running if !updating => break Ok(()),
             _ => {}
         }
-        connection = Some(current);
         tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    if let Some(c) = reopened {
+        c.close().await;
     }
+    result
 }
 
 /// A remote command's stderr between rulers, or nothing.

@@ -1,10 +1,15 @@
 //! Client authentication: the host's identity file (asking for the passphrase
 //! of an encrypted key on the terminal), else ssh-agent, else the default keys
 //! in ~/.ssh. Records what was tried so a rejection can say so.
+//!
+//! Keys are read (and an encrypted one's passphrase asked) once per process,
+//! not once per host: a run over 50 hosts parses the key file once and asks
+//! at most one question.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use russh::client::Handle;
 use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg};
@@ -16,21 +21,16 @@ use super::target::Target;
 pub async fn authenticate(handle: &mut Handle<Client>, target: &Target) -> Result<(), SshError> {
     let mut tried = Vec::new();
     let mut accepts = String::from("unknown");
-    let rsa_hash = handle
-        .best_supported_rsa_hash()
-        .await
-        .ok()
-        .flatten()
-        .flatten();
+    let mut rsa_hash = RsaHash::Unknown;
 
     let keys: Vec<PathBuf> = match &target.identity {
         Some(path) => vec![path.clone()],
         None => Vec::new(),
     };
     for path in &keys {
-        let key = load_key(path)?;
+        let key = cached_key(path)?;
         tried.push(format!("key {}", path.display()));
-        if try_key(handle, target, key, rsa_hash, &mut accepts).await? {
+        if try_key(handle, target, key, &mut rsa_hash, &mut accepts).await? {
             return Ok(());
         }
     }
@@ -41,7 +41,7 @@ pub async fn authenticate(handle: &mut Handle<Client>, target: &Target) -> Resul
                 let public = identity.public_key().into_owned();
                 tried.push(format!("agent key {}", public.fingerprint(HashAlg::Sha256)));
                 let hash = if public.algorithm().is_rsa() {
-                    rsa_hash
+                    rsa_hash.get(handle).await
                 } else {
                     None
                 };
@@ -63,7 +63,7 @@ pub async fn authenticate(handle: &mut Handle<Client>, target: &Target) -> Resul
                 if !path.exists() {
                     continue;
                 }
-                let key = match load_key(&path) {
+                let key = match cached_key(&path) {
                     Ok(key) => key,
                     Err(error) => {
                         tracing::info!("skipping {}: {error}", path.display());
@@ -71,7 +71,7 @@ pub async fn authenticate(handle: &mut Handle<Client>, target: &Target) -> Resul
                     }
                 };
                 tried.push(format!("key {}", path.display()));
-                if try_key(handle, target, key, rsa_hash, &mut accepts).await? {
+                if try_key(handle, target, key, &mut rsa_hash, &mut accepts).await? {
                     return Ok(());
                 }
             }
@@ -89,23 +89,44 @@ pub async fn authenticate(handle: &mut Handle<Client>, target: &Target) -> Resul
     })
 }
 
+/// The RSA signature hash the server accepts, asked only when an RSA key is
+/// tried: asking waits for the server's EXT_INFO, up to a second on a server
+/// that never sends one.
+enum RsaHash {
+    Unknown,
+    Known(Option<HashAlg>),
+}
+
+impl RsaHash {
+    async fn get(&mut self, handle: &Handle<Client>) -> Option<HashAlg> {
+        if let RsaHash::Known(hash) = self {
+            return *hash;
+        }
+        let hash = handle
+            .best_supported_rsa_hash()
+            .await
+            .ok()
+            .flatten()
+            .flatten();
+        *self = RsaHash::Known(hash);
+        hash
+    }
+}
+
 async fn try_key(
     handle: &mut Handle<Client>,
     target: &Target,
-    key: PrivateKey,
-    rsa_hash: Option<HashAlg>,
+    key: Arc<PrivateKey>,
+    rsa_hash: &mut RsaHash,
     accepts: &mut String,
 ) -> Result<bool, SshError> {
     let hash = if key.algorithm().is_rsa() {
-        rsa_hash
+        rsa_hash.get(handle).await
     } else {
         None
     };
     let result = handle
-        .authenticate_publickey(
-            &target.user,
-            PrivateKeyWithHashAlg::new(Arc::new(key), hash),
-        )
+        .authenticate_publickey(&target.user, PrivateKeyWithHashAlg::new(key, hash))
         .await
         .map_err(|error| SshError::Lost {
             host: target.display_address(),
@@ -129,6 +150,23 @@ fn methods(set: &russh::MethodSet) -> String {
     } else {
         names.join(", ")
     }
+}
+
+/// Keys read so far in this process, by path.
+static KEYS: LazyLock<Mutex<HashMap<PathBuf, Arc<PrivateKey>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The key at `path`, read once per process. The lock is held while reading,
+/// so hosts connecting at the same moment wait for the one passphrase
+/// question instead of each asking it.
+fn cached_key(path: &Path) -> Result<Arc<PrivateKey>, SshError> {
+    let mut keys = KEYS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(key) = keys.get(path) {
+        return Ok(key.clone());
+    }
+    let key = Arc::new(load_key(path)?);
+    keys.insert(path.to_path_buf(), key.clone());
+    Ok(key)
 }
 
 fn load_key(path: &Path) -> Result<PrivateKey, SshError> {

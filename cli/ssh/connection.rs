@@ -13,6 +13,7 @@ use russh::client::{self, Handle};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
+mod interactive;
 use super::auth::authenticate;
 use super::error::SshError;
 use super::handler::Client;
@@ -433,6 +434,10 @@ fn handshake_error(target: &Target, error: russh::Error) -> SshError {
             address: target.address.clone(),
             port: target.port,
             source,
+        },
+        refused @ russh::Error::NoCommonAlgo { .. } => SshError::Negotiation {
+            host: target.display_address(),
+            message: refused.to_string(),
         },
         other => SshError::Handshake {
             host: target.display_address(),

@@ -56,6 +56,12 @@ pub enum SshError {
     Identity { path: PathBuf, message: String },
     #[error("SSH handshake with {host} failed: {message}")]
     Handshake { host: String, message: String },
+    /// The two ends share no algorithm (key exchange, cipher, MAC, host key):
+    /// asking again cannot help, so it is never retried.
+    #[error(
+        "SSH handshake with {host} failed: {message}\n  the server offers none of the algorithms ecsfleet offered (for key exchange: see --kex)"
+    )]
+    Negotiation { host: String, message: String },
     #[error("connection to {host} was lost: {message}")]
     Lost { host: String, message: String },
     #[error("proxy jump through {jump} to {host} failed: {message}")]

@@ -15,7 +15,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use ecsfleet_playbooks::Playbook;
 
-use super::shell::one_host::OneHost;
+use super::one_host::OneHost;
 use crate::args::GlobalArgs;
 use crate::error::{Error, Outcome, Result};
 use crate::run::executor::Settings;

@@ -11,7 +11,7 @@ use std::io::{IsTerminal as _, Read as _, Write as _};
 use clap::Args;
 use ecsfleet_playbooks::appliance;
 
-use super::shell::one_host::OneHost;
+use super::one_host::OneHost;
 use super::shell::{self, terminal};
 use crate::args::GlobalArgs;
 use crate::error::{Error, Outcome, Result};

@@ -1,6 +1,11 @@
 //! `ecsfleet exec SELECT -- CMD`: an ad-hoc command on many hosts at once,
 //! output prefixed by host as it arrives, then a summary table; or, with
 //! --json, one JSON object per host and nothing else on stdout.
+//!
+//! `ECSFLEET_BENCH_REPEAT=N` (a benchmark instrument, see bench/README.md)
+//! runs the command N times on each host, one channel after another over the
+//! host's one connection, stopping at the first failure: the cost of a bare
+//! exec on an open connection, without the playbook executor around it.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -46,6 +51,7 @@ pub fn run(
     });
     let width = targets.iter().map(|t| t.name.len()).max().unwrap_or(0);
     let stream_output = !global.json && !global.quiet;
+    let repeat = bench_repeat();
     let printer = Arc::new(Mutex::new(()));
 
     let results = runtime().block_on(for_each_host(targets, forks, move |target| {
@@ -68,15 +74,21 @@ pub fn run(
                 Ok(connection) => {
                     let mut lines = LinePrinter::new(&target.name, width, printer, stream_output);
                     let (stdout, stderr) = (&mut result.stdout, &mut result.stderr);
-                    let outcome = connection
-                        .exec_streaming(&command, input.as_deref(), &mut |stream, data| {
-                            match stream {
-                                Stream::Stdout => stdout.extend_from_slice(data),
-                                Stream::Stderr => stderr.extend_from_slice(data),
-                            }
-                            lines.feed(stream, data);
-                        })
-                        .await;
+                    let mut outcome = Err(crate::ssh::SshError::Command("not run".into()));
+                    for _ in 0..repeat {
+                        outcome = connection
+                            .exec_streaming(&command, input.as_deref(), &mut |stream, data| {
+                                match stream {
+                                    Stream::Stdout => stdout.extend_from_slice(data),
+                                    Stream::Stderr => stderr.extend_from_slice(data),
+                                }
+                                lines.feed(stream, data);
+                            })
+                            .await;
+                        if !matches!(&outcome, Ok(status) if status.success()) {
+                            break;
+                        }
+                    }
                     lines.flush();
                     match outcome {
                         Ok(status) => result.status = Some(status),
@@ -138,6 +150,16 @@ pub fn run(
     } else {
         Outcome::Success
     })
+}
+
+/// How many times to run the command on each host (`ECSFLEET_BENCH_REPEAT`,
+/// default 1).
+fn bench_repeat() -> usize {
+    std::env::var("ECSFLEET_BENCH_REPEAT")
+        .ok()
+        .and_then(|value| value.trim().parse::<usize>().ok())
+        .filter(|&n| n >= 1)
+        .unwrap_or(1)
 }
 
 /// Prints complete lines as `host | line` while a command runs; stdout lines

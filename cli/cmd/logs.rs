@@ -9,7 +9,7 @@ use clap::Args;
 use ecsfleet_playbooks::RemoteCommand;
 use tokio::signal::unix::SignalKind;
 
-use super::shell::one_host::OneHost;
+use super::one_host::OneHost;
 use crate::args::GlobalArgs;
 use crate::error::{Error, Outcome, Result};
 use crate::ssh::Stream;

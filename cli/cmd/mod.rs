@@ -14,6 +14,7 @@ pub mod hosts;
 pub mod init;
 pub mod lifecycle;
 pub mod logs;
+pub mod one_host;
 pub mod push_env;
 pub mod run;
 pub mod shell;

@@ -4,7 +4,6 @@
 //! the manual does it). The local terminal is raw while the session runs
 //! and restored on every way out; the exit status is the remote shell's.
 
-pub mod one_host;
 pub mod terminal;
 
 use std::io::Write as _;
@@ -12,10 +11,10 @@ use std::io::Write as _;
 use clap::{Args, ValueEnum};
 use ecsfleet_playbooks::RemoteCommand;
 
+use super::one_host::OneHost;
 use crate::args::GlobalArgs;
 use crate::error::{Error, Outcome, Result};
 use crate::ssh::{Connection, ExitStatus};
-use one_host::OneHost;
 
 #[derive(Debug, Args)]
 #[command(

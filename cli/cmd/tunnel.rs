@@ -11,7 +11,7 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 use tokio::signal::unix::SignalKind;
 
-use super::shell::one_host::OneHost;
+use super::one_host::OneHost;
 use crate::args::GlobalArgs;
 use crate::error::{Error, Outcome, Result};
 

@@ -12,7 +12,7 @@ use ecsfleet_playbooks::{RemoteCommand, appliance};
 use sha2::{Digest, Sha256};
 
 use crate::args::GlobalArgs;
-use crate::cmd::shell::one_host::OneHost;
+use crate::cmd::one_host::OneHost;
 use crate::error::{Error, Outcome, Result};
 use crate::ssh::{Connection, Stream};
 

@@ -13,5 +13,6 @@ mod lab;
 mod lifecycle;
 mod operator;
 mod ops;
+mod reliability;
 mod size_init;
 mod ssh;

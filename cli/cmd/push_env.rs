@@ -543,26 +543,26 @@ async fn push(
     };
     let unchanged = remote.as_deref() == Some(prepared.text.as_bytes());
     let short = prepared.sha256[..12].to_owned();
-    if !activate {
-        if !unchanged && let Err(e) = upload(&connection, &prepared).await {
-            connection.close().await;
-            return report(Verdict::Failed, e);
-        }
-        connection.close().await;
-        return report(Verdict::Pushed, format!("sha256 {short}"));
-    }
-    // Applying an env restarts the appliance: like a playbook run, it holds
-    // the host lock, taken before the upload and released on every way out
-    // (Ctrl-C included; a reboot empties /run and so drops it anyway).
-    let lock = Lock::for_run(&new_run_id(), "push-env --activate", false);
-    // Listening before the lock is taken: no Ctrl-C may fall between.
-    let mut interrupt = match signal(SignalKind::interrupt()) {
-        Ok(interrupt) => interrupt,
+    // Like a playbook run, a push holds the host lock, taken before the
+    // upload and released on every way out (Ctrl-C and SIGTERM included; a
+    // reboot empties /run and so drops it anyway): another run's host is
+    // never written to.
+    let operation = if activate {
+        "push-env --activate"
+    } else {
+        "push-env"
+    };
+    let lock = Lock::for_run(&new_run_id(), operation, false);
+    // Listening before the lock is taken: no signal may fall between.
+    let signals =
+        signal(SignalKind::interrupt()).and_then(|i| Ok((i, signal(SignalKind::terminate())?)));
+    let (mut interrupt, mut terminate) = match signals {
+        Ok(pair) => pair,
         Err(e) => {
             connection.close().await;
             return report(
                 Verdict::Failed,
-                format!("cannot install the Ctrl-C handler: {e}"),
+                format!("cannot install the signal handlers: {e}"),
             );
         }
     };
@@ -574,25 +574,39 @@ async fn push(
         if !unchanged {
             upload(&connection, &prepared).await?;
         }
-        apply(&connection, &prepared.target, timeout, options, progress).await
+        if activate {
+            apply(&connection, &prepared.target, timeout, options, progress).await?;
+        }
+        Ok::<(), String>(())
     };
     let result = tokio::select! {
         result = work => result,
-        _ = interrupt.recv() => {
-            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-            Err("interrupted".to_owned())
-        }
+        _ = interrupt.recv() => Err(interrupted()),
+        _ = terminate.recv() => Err(interrupted()),
     };
-    release_lock(connection, &prepared.target, options, &lock).await;
+    let released = release_lock(connection, &prepared.target, options, &lock).await;
+    let result = match result {
+        Err(e) if !released => Err(format!(
+            "{e}; the host lock may be left: remove {} on the host when no run is active",
+            appliance::LOCK_FILE
+        )),
+        other => other,
+    };
     match result {
+        Ok(()) if !activate => report(Verdict::Pushed, format!("sha256 {short}")),
         Ok(()) => report(Verdict::Activated, format!("sha256 {short}; running")),
         Err(e) if unchanged => report(Verdict::Failed, format!("unchanged (sha256 {short}); {e}")),
         Err(e) => report(Verdict::Failed, format!("sha256 {short}; {e}")),
     }
 }
 
-/// Set when Ctrl-C stopped an activation (exit 130).
+/// Set when SIGINT or SIGTERM stopped a push (exit 130).
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn interrupted() -> String {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    "interrupted".to_owned()
+}
 
 async fn take_lock(connection: &Connection, lock: &Lock) -> std::result::Result<(), String> {
     let output = connection
@@ -611,18 +625,42 @@ async fn take_lock(connection: &Connection, lock: &Lock) -> std::result::Result<
 
 /// Releases `lock` over `connection`, or a new one when that one died (a
 /// reboot); a host that stays away has lost the lock with its /run anyway.
-async fn release_lock(connection: Connection, target: &Target, options: &Options, lock: &Lock) {
+async fn release_lock(
+    connection: Connection,
+    target: &Target,
+    options: &Options,
+    lock: &Lock,
+) -> bool {
     let command = lock.release_command().to_shell();
-    let connection = if connection.is_closed() {
-        match Connection::open(target, options).await {
-            Ok(fresh) => fresh,
-            Err(_) => return,
+    let mut connection = Some(connection);
+    let mut delay = Duration::from_millis(500);
+    // A dropped connection is retried with backoff: a crashed sshd is
+    // usually back within seconds, and a lock left behind would refuse
+    // the next push.
+    for attempt in 1..=5 {
+        let current = match connection.take().filter(|c| !c.is_closed()) {
+            Some(open) => open,
+            None => match Connection::open(target, options).await {
+                Ok(fresh) => fresh,
+                Err(_) => {
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    continue;
+                }
+            },
+        };
+        let released = current.exec(&command, None).await;
+        current.close().await;
+        match released {
+            Ok(output) => return output.status.success(),
+            Err(_) if attempt < 5 => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(_) => {}
         }
-    } else {
-        connection
-    };
-    let _ = connection.exec(&command, None).await;
-    connection.close().await;
+    }
+    false
 }
 
 /// The atomic upload and the host's own checksum of the result.

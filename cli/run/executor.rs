@@ -31,6 +31,7 @@ use sha2::{Digest, Sha256};
 use super::control::Control;
 use super::events::{Event, EventSink, HostResult, StepResult};
 use super::lock::Lock;
+use super::output::{LineSplitter, Tail};
 use super::transport::Transport;
 use super::tree;
 use crate::ssh::{ExitStatus, SshError, Stream};
@@ -231,7 +232,17 @@ pub async fn run_host<T: Transport>(
     match runner.acquire().await {
         Ok(()) => {
             runner.walk(&mut report).await;
-            runner.release().await;
+            if !runner.release().await {
+                let note = format!(
+                    "the lock {} may be left on the host: `--resume {}` takes it over, or remove it",
+                    appliance::LOCK_FILE,
+                    job.lock.run()
+                );
+                match &mut report.failure {
+                    Some(failure) => failure.message = format!("{}; {note}", failure.message),
+                    None => tracing::warn!("{}: {note}", job.host),
+                }
+            }
         }
         Err((result, message)) => {
             report.result = result;
@@ -321,31 +332,42 @@ impl<T: Transport> Runner<'_, T> {
         }
     }
 
-    async fn release(&mut self) {
+    /// Releases the lock; false when it could not be (the host stayed
+    /// away). A dropped connection is retried with a short backoff: a
+    /// crashed sshd is usually back within seconds, and a lock left behind
+    /// would refuse the next run.
+    async fn release(&mut self) -> bool {
         let command = self.job.lock.release_command().to_shell();
-        for attempt in 0..2 {
+        let attempts = if self.control.is_interrupted() { 2 } else { 5 };
+        let mut delay = self.settings.poll.min(Duration::from_secs(1));
+        for attempt in 1..=attempts {
             match collect(self.t, &command, None).await {
-                Ok(out) if out.status.success() => return,
+                Ok(out) if out.status.success() => return true,
                 Ok(out) => {
                     tracing::warn!(
                         "{}: releasing the lock failed ({})",
                         self.job.host,
                         out.status
                     );
-                    return;
+                    return false;
                 }
-                Err(_) if attempt == 0 => {
-                    let _ = self.t.reconnect().await;
-                }
-                Err(error) => {
+                Err(error) if attempt == attempts => {
                     tracing::warn!(
                         "{}: cannot release {}: {error}",
                         self.job.host,
                         appliance::LOCK_FILE
                     );
                 }
+                Err(_) => {
+                    if attempt > 1 {
+                        tokio::time::sleep(delay).await;
+                        delay *= 2;
+                    }
+                    let _ = self.t.reconnect().await;
+                }
             }
         }
+        false
     }
 
     async fn facts(&mut self) -> Result<Facts, StepError> {
@@ -628,8 +650,11 @@ impl<T: Transport> Runner<'_, T> {
         group: Option<String>,
     ) -> Result<Done, StepError> {
         let data = match source {
-            UploadSource::LocalFile(path) => std::fs::read(path)
-                .map_err(|e| StepError::msg(format!("cannot read {}: {e}", path.display())))?,
+            UploadSource::LocalFile(path) => {
+                self.inside_roots(path)?;
+                std::fs::read(path)
+                    .map_err(|e| StepError::msg(format!("cannot read {}: {e}", path.display())))?
+            }
             UploadSource::Bytes { data, .. } => data.clone(),
         };
         let spec = UploadSpec {
@@ -673,6 +698,7 @@ impl<T: Transport> Runner<'_, T> {
         owner: Option<&str>,
         group: Option<&str>,
     ) -> Result<Done, StepError> {
+        self.inside_roots(src)?;
         let (src_owned, exclude_owned) = (src.to_path_buf(), exclude.to_vec());
         let archive = tokio::task::spawn_blocking(move || tree::pack(&src_owned, &exclude_owned))
             .await
@@ -751,6 +777,34 @@ impl<T: Transport> Runner<'_, T> {
             StepResult::Changed,
             Some(format!("{} bytes to {}", out.stdout.len(), dest.display())),
         ))
+    }
+
+    /// The playbook checked its local paths by their text; here the file
+    /// system has its say: a symlink inside the fleet directory must not
+    /// lead an upload to a file outside it (`/etc/shadow`, another fleet's
+    /// env).
+    fn inside_roots(&self, path: &Path) -> Result<(), StepError> {
+        let real = std::fs::canonicalize(path)
+            .map_err(|e| StepError::msg(format!("cannot read {}: {e}", path.display())))?;
+        let ctx = &self.job.ctx;
+        let inside = self
+            .job
+            .playbook
+            .dir
+            .iter()
+            .chain(ctx.fleet_dir.iter())
+            .chain(ctx.local_roots.iter())
+            .filter_map(|root| std::fs::canonicalize(root).ok())
+            .any(|root| real.starts_with(root));
+        if inside {
+            Ok(())
+        } else {
+            Err(StepError::msg(format!(
+                "local path {} leads to {}, outside the playbook and fleet directories (through a symlink)",
+                path.display(),
+                real.display()
+            )))
+        }
     }
 
     /// The boot id, within the probe timeout.
@@ -1036,61 +1090,6 @@ fn write_private(dest: &Path, data: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
-}
-
-/// The last `cap` bytes of a stream.
-struct Tail {
-    cap: usize,
-    data: Vec<u8>,
-}
-
-impl Tail {
-    fn new(cap: usize) -> Tail {
-        Tail {
-            cap,
-            data: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, bytes: &[u8]) {
-        self.data.extend_from_slice(bytes);
-        if self.data.len() > self.cap * 2 {
-            let cut = self.data.len() - self.cap;
-            self.data.drain(..cut);
-        }
-    }
-
-    fn text(&self) -> String {
-        let start = self.data.len().saturating_sub(self.cap);
-        String::from_utf8_lossy(&self.data[start..]).into_owned()
-    }
-}
-
-/// Splits streamed chunks into complete lines, per stream.
-#[derive(Default)]
-struct LineSplitter {
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-}
-
-impl LineSplitter {
-    fn feed(&mut self, stream: Stream, data: &[u8]) -> Vec<String> {
-        let buffer = match stream {
-            Stream::Stdout => &mut self.stdout,
-            Stream::Stderr => &mut self.stderr,
-        };
-        buffer.extend_from_slice(data);
-        let mut lines = Vec::new();
-        while let Some(end) = buffer.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = buffer.drain(..=end).collect();
-            let text = String::from_utf8_lossy(&line[..line.len() - 1]);
-            let text = text.trim_end_matches('\r');
-            if !text.trim().is_empty() {
-                lines.push(text.to_owned());
-            }
-        }
-        lines
-    }
 }
 
 /// Per-state results of `salt-call ... --out=json`.

@@ -1,8 +1,9 @@
 //! The local run journal: JSON lines appended to
 //! `<fleet dir>/.ecsfleet/journal.jsonl`, one per run start, finished step
-//! and finished host: run id, time, host, playbook, step index and name,
-//! result, seconds. Never command lines, output, vars or error text: those
-//! may hold secrets. `--resume RUN_ID` reads it back ([`Journal::finished`]).
+//! and finished host, and one when the run ends (interrupted or not): run
+//! id, time, host, playbook, step index and name, result, seconds. Never
+//! command lines, output, vars or error text: those may hold secrets.
+//! `--resume RUN_ID` reads it back ([`Journal::finished`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
@@ -108,6 +109,17 @@ impl Journal {
             } => json!({
                 "run": self.run, "time": time, "kind": "host", "playbook": playbook,
                 "host": host, "result": result.as_str(), "seconds": round(*seconds),
+            }),
+            // Whether the run ended by itself or was interrupted (Ctrl-C,
+            // SIGTERM): the one record that says so for the whole run.
+            Event::RunFinished {
+                ok,
+                failed,
+                interrupted,
+                ..
+            } => json!({
+                "run": self.run, "time": time, "kind": "run_finished", "playbook": playbook,
+                "ok": ok, "failed": failed, "interrupted": interrupted,
             }),
             _ => return Ok(()),
         };
@@ -237,6 +249,17 @@ mod tests {
         journal.record("pb", &step(1, StepResult::Changed)).unwrap();
         journal.record("pb", &step(2, StepResult::Skipped)).unwrap();
         journal.record("pb", &step(3, StepResult::Failed)).unwrap();
+        journal
+            .record(
+                "pb",
+                &Event::RunFinished {
+                    run: "r1".into(),
+                    ok: 0,
+                    failed: 1,
+                    interrupted: true,
+                },
+            )
+            .unwrap();
         let mut other = Journal::new(path.clone(), "r2");
         other.record("pb", &step(3, StepResult::Ok)).unwrap();
         let earlier = Journal::earlier(&path, "r1").unwrap().unwrap();
@@ -245,6 +268,12 @@ mod tests {
         assert!(Journal::earlier(&path, "nope").unwrap().is_none());
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("secret output"), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.contains(r#""kind":"run_finished""#)
+                    && l.contains(r#""interrupted":true"#)),
+            "{text}"
+        );
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,

@@ -28,6 +28,11 @@ impl Lock {
         }
     }
 
+    /// The run id this lock names (`... run RUN_ID`).
+    pub fn run(&self) -> &str {
+        self.holder.rsplit(" run ").next().unwrap_or("")
+    }
+
     pub fn acquire_command(&self) -> RemoteCommand {
         self.wrap(appliance::lock_acquire(
             &self.holder,
@@ -109,5 +114,6 @@ mod tests {
                 .starts_with("sudo -n -- sh -c ")
         );
         assert!(lock.holder.ends_with(" run r"));
+        assert_eq!(lock.run(), "r");
     }
 }

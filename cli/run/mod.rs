@@ -14,6 +14,7 @@ pub mod executor;
 pub mod fleet_run;
 pub mod journal;
 pub mod lock;
+pub mod output;
 pub mod schedule;
 pub mod transport;
 pub mod tree;

@@ -80,9 +80,39 @@ fn walk<W: io::Write>(
             builder.append_dir(&rel, child.path())?;
             walk(root, &rel, exclude, builder, entries)?;
         } else {
+            if kind.is_symlink() {
+                check_link(root, &rel, &std::fs::read_link(child.path())?)?;
+            }
             // Files and symlinks (kept as links: follow_symlinks is off).
             builder.append_path_with_name(child.path(), &rel)?;
         }
+    }
+    Ok(())
+}
+
+/// A link may point within the tree only: on the host an absolute or
+/// escaping link would reach the host's own files (`/etc`, `../../root`).
+fn check_link(root: &Path, rel: &Path, target: &Path) -> io::Result<()> {
+    let mut depth: usize = rel.components().count().saturating_sub(1);
+    let mut escapes = target.is_absolute();
+    for component in target.components() {
+        match component {
+            std::path::Component::ParentDir if depth == 0 => escapes = true,
+            std::path::Component::ParentDir => depth -= 1,
+            std::path::Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+    }
+    if escapes {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{}: the symlink {} -> {} points outside the tree",
+                root.display(),
+                rel.display(),
+                target.display()
+            ),
+        ));
     }
     Ok(())
 }
@@ -136,6 +166,7 @@ pub fn unpack_command(
         code(&format!(
             "; parent=$(dirname \"$dest\") || exit 1\n\
 mkdir -p \"$parent\" || exit 1\n\
+for old in \"$parent\"/.ecsfleet-tree.*; do if [ -d \"$old\" ] && [ ! -L \"$old\" ]; then rm -rf \"$old\"; fi; done\n\
 tmp=$(mktemp -d \"$parent/.ecsfleet-tree.XXXXXX\") || exit 1\n\
 head -c {len} > \"$tmp/archive.tgz\" || exit 1\n\
 sum=$(sha256sum < \"$tmp/archive.tgz\") || exit 1\n\
@@ -193,6 +224,21 @@ mod tests {
         std::fs::write(dir.join("salt/sub/x.sls"), "x").unwrap();
         std::fs::write(dir.join(".git/HEAD"), "ref").unwrap();
         std::fs::write(dir.join("notes.swp"), "swap").unwrap();
+    }
+
+    #[test]
+    fn links_out_of_the_tree_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::os::unix::fs::symlink("../x", dir.path().join("a/b/inside")).unwrap();
+        assert!(pack(dir.path(), &[]).is_ok());
+        for bad in ["/etc", "../../../x", "../../.."] {
+            let link = dir.path().join("a/b/bad");
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(bad, &link).unwrap();
+            let error = pack(dir.path(), &[]).err().unwrap().to_string();
+            assert!(error.contains("points outside the tree"), "{bad}: {error}");
+        }
     }
 
     #[test]
@@ -257,5 +303,77 @@ mod tests {
         assert!(!dest.join(".git").exists());
         assert!(sh(&guard, b"").status.success());
         assert_eq!(std::fs::read_dir(target.path()).unwrap().count(), 1);
+    }
+
+    /// A tar.gz whose member names are written raw, bypassing the tar
+    /// crate's own checks: what a hostile or corrupted archive could hold.
+    fn crafted(members: &[(&str, tar::EntryType, &str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default()));
+        for (name, kind, link, data) in members {
+            let mut header = tar::Header::new_old();
+            let raw = &mut header.as_old_mut().name;
+            raw[..name.len()].copy_from_slice(name.as_bytes());
+            if !link.is_empty() {
+                let target = &mut header.as_old_mut().linkname;
+                target[..link.len()].copy_from_slice(link.as_bytes());
+            }
+            header.set_entry_type(*kind);
+            header.set_mode(0o644);
+            header.set_size(data.len() as u64);
+            header.set_cksum();
+            builder.append(&header, *data).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn unpack_never_writes_outside_the_tree_and_sweeps_stale_temp_dirs() {
+        let target = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let parent = target.path().join("app");
+        std::fs::create_dir_all(parent.join(".ecsfleet-tree.stale/tree")).unwrap();
+        let dest = parent.join("appliance");
+        let escape = format!("{}/abs-evil", outside.path().display());
+        let link_to = outside.path().display().to_string();
+        let bytes = crafted(&[
+            ("ok.txt", tar::EntryType::Regular, "", b"fine"),
+            ("../dotdot-evil", tar::EntryType::Regular, "", b"evil"),
+            ("../../dotdot-evil", tar::EntryType::Regular, "", b"evil"),
+            (&escape, tar::EntryType::Regular, "", b"evil"),
+            ("link", tar::EntryType::Symlink, &link_to, b""),
+            (
+                "link/through-link-evil",
+                tar::EntryType::Regular,
+                "",
+                b"evil",
+            ),
+        ]);
+        let sha = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>();
+        let script =
+            unpack_command(dest.to_str().unwrap(), None, None, bytes.len(), &sha).to_shell();
+        let _ = sh(&script, &bytes);
+        let mut escaped = Vec::new();
+        for dir in [outside.path(), target.path(), &parent] {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                if entry.file_name().to_string_lossy().contains("evil") {
+                    escaped.push(entry.path());
+                }
+            }
+        }
+        assert!(escaped.is_empty(), "written outside the tree: {escaped:?}");
+        assert!(
+            !parent.join(".ecsfleet-tree.stale").exists(),
+            "a temp dir of an earlier, killed push is swept"
+        );
+        let left: Vec<_> = std::fs::read_dir(&parent)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .filter(|n| n.to_string_lossy().starts_with(".ecsfleet-tree."))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 }

@@ -117,11 +117,12 @@ fn exponent_ok(e: &str) -> bool {
     if e.is_empty() {
         return true;
     }
-    let rest = &e[1..];
-    matches!(e.as_bytes()[0], b'e' | b'E')
-        && rest.starts_with(['-', '+'])
-        && rest.len() > 1
-        && all(&rest[1..], |c| c.is_ascii_digit())
+    // Strip the marker by pattern, not by byte index: `e` may start with a
+    // multi-byte character (`.0é`), which is simply not an exponent.
+    let Some(rest) = e.strip_prefix(['e', 'E']) else {
+        return false;
+    };
+    rest.starts_with(['-', '+']) && rest.len() > 1 && all(&rest[1..], |c| c.is_ascii_digit())
 }
 
 fn is_float(s: &str) -> bool {

@@ -9,6 +9,8 @@ mod error;
 mod group;
 mod host;
 mod inventory;
+#[cfg(test)]
+mod proptests;
 mod known_hosts;
 mod selection;
 mod ssh_config;

@@ -14,6 +14,8 @@ mod facts;
 mod paths;
 mod plan;
 mod playbook;
+#[cfg(test)]
+mod proptests;
 mod quote;
 mod remote_command;
 mod render;

@@ -37,7 +37,15 @@ pub fn upload_command(spec: &UploadSpec) -> Result<RemoteCommand, QuoteError> {
     if spec.make_parents {
         script.push_str("mkdir -p \"$dir\" || exit 1; ");
     }
-    script.push_str("tmp=$(mktemp \"$dir/.ecsfleet-upload.XXXXXX\") || exit 1; ");
+    // A killed upload (SIGKILL: no trap runs) leaves its temp file, part of
+    // the content. The temp name carries the uploading shell's pid, so the
+    // next upload into the directory removes those whose shell is gone.
+    script.push_str(
+        "for old in \"$dir\"/.ecsfleet-upload.*; do p=${old##*/.ecsfleet-upload.}; p=${p%%.*}; \
+         case $p in ''|*[!0-9]*) continue ;; esac; \
+         [ -f \"$old\" ] && ! kill -0 \"$p\" 2>/dev/null && rm -f \"$old\"; done; ",
+    );
+    script.push_str("tmp=$(mktemp \"$dir/.ecsfleet-upload.$$.XXXXXX\") || exit 1; ");
     script.push_str(&format!(
         "chmod {:04o} \"$tmp\" || exit 1; ",
         spec.mode & 0o7777

@@ -372,9 +372,8 @@ fn update_all_with_a_failing_highstate_and_an_unreachable_host() {
 
 /// A connection killed mid-upload (SIGKILL: no trap runs) leaves the
 /// upload's temp file in /app, holding part of the env; the next upload
-/// does not sweep it either.
+/// sweeps the temp files whose uploading shell is gone.
 #[test]
-#[ignore = "bug in playbooks/src/transfer.rs upload_command: a SIGKILLed upload leaves /app/.ecsfleet-upload.XXXXXX (part of the env, 0600) behind and nothing sweeps it"]
 fn a_killed_upload_leaves_no_temp_file_once_the_push_is_redone() {
     let rig = Rig::up(179, 1);
     let host = rig.names().remove(0);

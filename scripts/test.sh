@@ -7,3 +7,5 @@ scripts/setup.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace --quiet
+# The long load case (240 hosts, --forks 200; a few minutes on 2 cores).
+cargo test --quiet --test integration reliability::load -- --ignored

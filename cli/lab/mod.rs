@@ -121,7 +121,9 @@ pub enum LabCommand {
         ecsfleet -i lab/inventory/hosts.yml exec --all -- 'hostname; cat /etc/os-release'")]
     Up(UpArgs),
     /// Stop every host of the lab and remove what `lab up` made
-    #[command(after_help = "Example:\n  sudo ecsfleet lab down\n  sudo ecsfleet lab down --dir /tmp/lab2")]
+    #[command(
+        after_help = "Example:\n  sudo ecsfleet lab down\n  sudo ecsfleet lab down --dir /tmp/lab2"
+    )]
     Down(DirArg),
     /// The lab's hosts as a table (host, address, state, sshd, postgres, appliance, faults)
     #[command(after_help = "Example:\n  ecsfleet lab status\n  ecsfleet lab status --json")]

@@ -91,3 +91,23 @@ impl SshError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_handshake_is_retried_but_no_common_algorithm_is_not() {
+        let dropped = SshError::Handshake {
+            host: "10.0.0.1".into(),
+            message: "unexpected end of stream".into(),
+        };
+        let refused = SshError::Negotiation {
+            host: "10.0.0.1".into(),
+            message: "No common Kex algorithm".into(),
+        };
+        assert!(dropped.is_retryable());
+        assert!(!refused.is_retryable());
+        assert!(refused.to_string().contains("--kex"));
+    }
+}

@@ -9,9 +9,9 @@ mod error;
 mod group;
 mod host;
 mod inventory;
+mod known_hosts;
 #[cfg(test)]
 mod proptests;
-mod known_hosts;
 mod selection;
 mod ssh_config;
 mod wildcard;

@@ -1,6 +1,7 @@
 //! `ecsfleet env new|check|flatten|package` (issue 4), run as the built
 //! binary in temporary directories. No network, no root.
 
+use crate::support::secrets::secrets_of;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -66,31 +67,6 @@ fn new_env(dir: &Path, domain: &str) -> PathBuf {
         .args([&path])
         .success();
     path
-}
-
-/// Every secret in an env's text: each body line of its PEM and PGP blocks
-/// and the values of the settings secrets. A DKIM PEM line that lies wholly
-/// in the RSA modulus also appears in the public DNS TXT hint (a comment):
-/// that line is public, not a secret.
-fn secrets_of(text: &str) -> Vec<String> {
-    let public: String = text.lines().filter(|l| l.starts_with('#')).collect();
-    let mut secrets = Vec::new();
-    let mut in_block = false;
-    for line in text.lines().map(str::trim) {
-        if line.starts_with("-----BEGIN ") {
-            in_block = true;
-        } else if line.starts_with("-----END ") {
-            in_block = false;
-        } else if in_block && line.len() >= 16 && !line.contains(": ") && !public.contains(line) {
-            secrets.push(line.to_string());
-        }
-        for name in ["SECRET_KEY", "REGISTRATION_SECRET", "PASSWORD_RESET_SECRET"] {
-            if let Some(rest) = line.strip_prefix(&format!("{name} = ")) {
-                secrets.push(rest.trim_matches('\'').to_string());
-            }
-        }
-    }
-    secrets
 }
 
 fn json_lines(stdout: &str) -> Vec<serde_json::Value> {

@@ -72,28 +72,10 @@ fn generated_env(dir: &Path, domain: &str) -> (PathBuf, String) {
     (path, text)
 }
 
-/// Every secret of a generated env: the body lines of its PEM and PGP
-/// blocks and the settings secrets (the DKIM lines that are also in the
-/// public DNS comment are not secret).
+/// Every secret in the env's text (there are many in a generated env).
 fn secrets_of(text: &str) -> Vec<String> {
-    let public: String = text.lines().filter(|l| l.starts_with('#')).collect();
-    let mut secrets = Vec::new();
-    let mut in_block = false;
-    for line in text.lines().map(str::trim) {
-        if line.starts_with("-----BEGIN ") {
-            in_block = true;
-        } else if line.starts_with("-----END ") {
-            in_block = false;
-        } else if in_block && line.len() >= 16 && !line.contains(": ") && !public.contains(line) {
-            secrets.push(line.to_string());
-        }
-        for name in ["SECRET_KEY", "REGISTRATION_SECRET", "PASSWORD_RESET_SECRET"] {
-            if let Some(rest) = line.strip_prefix(&format!("{name} = ")) {
-                secrets.push(rest.trim_matches('\'').to_string());
-            }
-        }
-    }
-    assert!(secrets.len() > 20, "found only {} secrets", secrets.len());
+    let secrets = crate::support::secrets::secrets_of(text);
+    assert!(secrets.len() > 20, "the env has its secrets");
     secrets
 }
 

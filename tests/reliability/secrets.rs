@@ -17,27 +17,9 @@ use serde_json::json;
 
 use super::rig::{Ran, Rig, figure};
 
-/// Every secret in an env's text: each body line of its PEM and PGP blocks
-/// (but lines that also sit in the public DNS hint comment) and the values
-/// of the settings secrets.
+/// Every secret in the env's text (there are many in a generated env).
 fn secrets_of(text: &str) -> Vec<String> {
-    let public: String = text.lines().filter(|l| l.starts_with('#')).collect();
-    let mut secrets = Vec::new();
-    let mut in_block = false;
-    for line in text.lines().map(str::trim) {
-        if line.starts_with("-----BEGIN ") {
-            in_block = true;
-        } else if line.starts_with("-----END ") {
-            in_block = false;
-        } else if in_block && line.len() >= 16 && !line.contains(": ") && !public.contains(line) {
-            secrets.push(line.to_owned());
-        }
-        for name in ["SECRET_KEY", "REGISTRATION_SECRET", "PASSWORD_RESET_SECRET"] {
-            if let Some(rest) = line.strip_prefix(&format!("{name} = ")) {
-                secrets.push(rest.trim_matches('\'').to_owned());
-            }
-        }
-    }
+    let secrets = crate::support::secrets::secrets_of(text);
     assert!(secrets.len() > 20, "the env has its secrets");
     secrets
 }

@@ -6,47 +6,12 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::lab::{LabFleet, ecsfleet, wait_for};
+use crate::support::lab::{LabFleet, ecsfleet, fleet_cmd, run, run_ok, show, wait_for};
 
 const LONG: Duration = Duration::from_secs(120);
-
-fn show(output: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// `ecsfleet -i LAB_INVENTORY ARGS` with no stdin (so never a terminal).
-fn fleet_cmd(fleet: &LabFleet, args: &[&str]) -> Command {
-    let mut command = ecsfleet();
-    command
-        .arg("-i")
-        .arg(fleet.inventory())
-        .arg("--no-ssh-config")
-        .args(args)
-        .stdin(Stdio::null());
-    command
-}
-
-fn run(fleet: &LabFleet, args: &[&str]) -> Output {
-    fleet_cmd(fleet, args).output().expect("running ecsfleet")
-}
-
-fn run_ok(fleet: &LabFleet, args: &[&str]) -> Output {
-    let output = run(fleet, args);
-    assert!(
-        output.status.success(),
-        "ecsfleet {args:?}: {}",
-        show(&output)
-    );
-    output
-}
 
 /// The NDJSON events of a `--json` run.
 fn events(output: &Output) -> Vec<serde_json::Value> {

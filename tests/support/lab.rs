@@ -64,7 +64,8 @@ pub fn wait_for(what: &str, timeout: Duration, mut condition: impl FnMut() -> bo
     }
 }
 
-fn show(output: &Output) -> String {
+/// An output as text, for assertion messages.
+pub fn show(output: &Output) -> String {
     format!(
         "status {}\n--- stdout\n{}--- stderr\n{}",
         output.status,
@@ -319,4 +320,32 @@ impl Drop for LabFleet {
             }
         }
     }
+}
+
+// Running the built binary against a lab fleet's inventory.
+
+/// `ecsfleet -i LAB_INVENTORY --no-ssh-config ARGS`, stdin not a terminal.
+pub fn fleet_cmd(fleet: &LabFleet, args: &[&str]) -> Command {
+    let mut command = ecsfleet();
+    command
+        .arg("-i")
+        .arg(fleet.inventory())
+        .arg("--no-ssh-config")
+        .args(args)
+        .stdin(Stdio::null());
+    command
+}
+
+pub fn run(fleet: &LabFleet, args: &[&str]) -> Output {
+    fleet_cmd(fleet, args).output().expect("running ecsfleet")
+}
+
+pub fn run_ok(fleet: &LabFleet, args: &[&str]) -> Output {
+    let output = run(fleet, args);
+    assert!(
+        output.status.success(),
+        "ecsfleet {args:?}: {}",
+        show(&output)
+    );
+    output
 }

@@ -115,9 +115,11 @@ def ecsfleet_exec(n, command, forks=None, kex=None, stdin=False):
     return argv + ["--", command]
 
 
-def ecsfleet_run(n, playbook, forks=None):
-    return [ECSFLEET, "-i", fleet_inventory(n), "--max-handshakes", str(MAX_HANDSHAKES),
-            "run", playbook, "--all", "--yes", "-f", str(forks or n)]
+def ecsfleet_run(n, playbook, forks=None, channel_per_command=False):
+    argv = [ECSFLEET, "-i", fleet_inventory(n), "--max-handshakes", str(MAX_HANDSHAKES)]
+    if channel_per_command:
+        argv.append("--channel-per-command")
+    return argv + ["run", playbook, "--all", "--yes", "-f", str(forks or n)]
 
 
 def raw(workload, mode, n, kex=None, steps=None):
@@ -154,13 +156,13 @@ def section_w12(workload, n):
         cs.append(Config("ecsfleet exec", "ecsfleet", ecsfleet_exec(n, joined(W1_CMDS)), ecsfleet=True,
                          note="one shell per host, like raw ssh"))
         cs.append(Config("ecsfleet run", "ecsfleet", ecsfleet_run(n, "bench-w1"), ecsfleet=True,
-                         note="playbook: 5 steps + lock, facts, unlock"))
+                         note="playbook: 5 steps + lock, unlock; one session shell per host"))
     else:
         cs.append(Config("ecsfleet exec", "ecsfleet",
                          ecsfleet_exec(n, W2_UPLOAD + " && " + joined(W2_CMDS), stdin=True),
                          stdin=ENV_FILE, ecsfleet=True, note="one shell per host, file on stdin, like raw ssh"))
         cs.append(Config("ecsfleet run", "ecsfleet", ecsfleet_run(n, "bench-w2"), ecsfleet=True,
-                         note="playbook: atomic upload (sha256, fsync) + 3 steps + lock, facts, unlock"))
+                         note="playbook: atomic upload (sha256, fsync) + 3 steps + lock, unlock; one session shell per host"))
     stdin = ENV_FILE if workload == "w2" else None
     cs.append(cfg("raw ssh x25519", "openssh", raw(workload, "1conn", n, kex=X25519),
                   note="one ssh per host, one shell, curve25519-sha256"))
@@ -172,6 +174,11 @@ def section_w12(workload, n):
     cs.append(cfg("ansible-core", "ansible", ansible(workload, n, extra=extra), masters=True,
                   note=f"forks {n}, pipelining, no facts"))
     cs.append(cfg("pyinfra", "pyinfra", pyinfra(workload, n), note=f"--parallel {n}"))
+    if n >= 50:
+        playbook = "bench-w1" if workload == "w1" else "bench-w2"
+        cs.append(Config("ecsfleet run, channel per command", "ecsfleet",
+                         ecsfleet_run(n, playbook, channel_per_command=True), ecsfleet=True,
+                         note="--channel-per-command: a channel (sshd fork + login shell) per command"))
     if workload == "w1" and n >= 50:
         cs.append(Config("ecsfleet exec mlkem-first", "ecsfleet",
                          ecsfleet_exec(n, joined(W1_CMDS), kex="mlkem768x25519-sha256,curve25519-sha256"),
@@ -189,6 +196,11 @@ def section_w3(n):
                steps=100, ecsfleet=True, note="ECSFLEET_BENCH_REPEAT=100: 100 channels on one open connection"),
         Config("ecsfleet bare exec 1", "ecsfleet", ecsfleet_exec(n, x), env={"ECSFLEET_BENCH_REPEAT": "1"},
                steps=1, ecsfleet=True),
+        Config("ecsfleet bare shell 100", "ecsfleet", ecsfleet_exec(n, x),
+               env={"ECSFLEET_BENCH_REPEAT": "100", "ECSFLEET_BENCH_SHELL": "1"}, steps=100, ecsfleet=True,
+               note="ECSFLEET_BENCH_SHELL=1: 100 commands in the session shell playbook runs use"),
+        Config("ecsfleet bare shell 1", "ecsfleet", ecsfleet_exec(n, x),
+               env={"ECSFLEET_BENCH_REPEAT": "1", "ECSFLEET_BENCH_SHELL": "1"}, steps=1, ecsfleet=True),
         cfg("raw ssh mux 100", "openssh", raw("w3", "mux", n, kex=X25519, steps=100), steps=100,
             note="ControlMaster, 100 `ssh -S` sessions one after another"),
         cfg("raw ssh mux 1", "openssh", raw("w3", "mux", n, kex=X25519, steps=1), steps=1),
@@ -676,6 +688,8 @@ def w3_table(rows):
     per = {}
     for label, a, b in (("ecsfleet run (playbook steps)", "ecsfleet run 100", "ecsfleet run 1"),
                         ("ecsfleet bare exec (open connection)", "ecsfleet bare exec 100", "ecsfleet bare exec 1"),
+                        ("ecsfleet bare command (open session shell)", "ecsfleet bare shell 100",
+                         "ecsfleet bare shell 1"),
                         ("raw ssh ControlMaster sessions", "raw ssh mux 100", "raw ssh mux 1"),
                         ("pyinfra operations", "pyinfra 100", "pyinfra 1")):
         if a in by and b in by and by[a]["wall"] and by[b]["wall"]:
@@ -720,10 +734,13 @@ def targets(sec):
     for key in ("w3-1", "w3-10"):
         if key in sec and sec[key].get("per"):
             per = sec[key]["per"]
-            a, b = per.get("ecsfleet run (playbook steps)"), per.get("ecsfleet bare exec (open connection)")
-            if a and b:
-                out.append(f"| W3 N={key.split('-')[1]}: per-step overhead <= 1.5x a bare exec on an open "
-                           f"connection | {a / b:.2f}x ({a * 1000:.2f} ms vs {b * 1000:.2f} ms) | {verdict(a / b <= 1.5)} |")
+            a = per.get("ecsfleet run (playbook steps)")
+            for label, what in (("ecsfleet bare exec (open connection)", "a bare exec (new channel) on an open connection"),
+                                ("ecsfleet bare command (open session shell)", "a bare command in the open session shell")):
+                b = per.get(label)
+                if a and b:
+                    out.append(f"| W3 N={key.split('-')[1]}: per-step overhead <= 1.5x {what} "
+                               f"| {a / b:.2f}x ({a * 1000:.2f} ms vs {b * 1000:.2f} ms) | {verdict(a / b <= 1.5)} |")
     if "w4" in sec:
         n = sec["w4"]["n"]
         for r in sec["w4"]["rows"]:

@@ -71,6 +71,11 @@ pub struct GlobalArgs {
     /// Key exchange algorithms to offer, in order of preference (comma separated)
     #[arg(long, global = true, value_name = "LIST")]
     pub kex: Option<String>,
+    /// Playbook runs: open an SSH channel for every command instead of
+    /// sending them all to one session shell per host (slower: each channel
+    /// costs the host a fork and a login shell)
+    #[arg(long, global = true)]
+    pub channel_per_command: bool,
     /// Machine-readable output: one JSON object per line on stdout, nothing else
     #[arg(long, global = true)]
     pub json: bool,

@@ -85,6 +85,7 @@ impl Fleet {
             Some(list) => parse_kex(list).map_err(Error::usage)?,
             None => default_kex(),
         };
+        options.session_shell = !global.channel_per_command;
         Ok(options)
     }
 }

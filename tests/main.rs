@@ -14,5 +14,6 @@ mod lifecycle;
 mod operator;
 mod ops;
 mod reliability;
+mod session_shell;
 mod size_init;
 mod ssh;

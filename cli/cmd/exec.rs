@@ -6,6 +6,9 @@
 //! runs the command N times on each host, one channel after another over the
 //! host's one connection, stopping at the first failure: the cost of a bare
 //! exec on an open connection, without the playbook executor around it.
+//! With `ECSFLEET_BENCH_SHELL=1` as well, the N commands go to one session
+//! shell instead (`ssh::Shell`, what playbook runs use): the bare cost of a
+//! command there.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -15,7 +18,7 @@ use crate::args::{GlobalArgs, Selection};
 use crate::error::{Outcome, Result};
 use crate::fleet::Fleet;
 use crate::run::{for_each_host, runtime};
-use crate::ssh::{Connection, ExitStatus, Stream};
+use crate::ssh::{Connection, ExitStatus, Shell, ShellError, Stream};
 
 struct HostResult {
     host: String,
@@ -75,16 +78,38 @@ pub fn run(
                     let mut lines = LinePrinter::new(&target.name, width, printer, stream_output);
                     let (stdout, stderr) = (&mut result.stdout, &mut result.stderr);
                     let mut outcome = Err(crate::ssh::SshError::Command("not run".into()));
+                    let mut shell = None;
+                    if bench_shell() {
+                        match Shell::start(&connection).await {
+                            Ok(started) => shell = Some(started),
+                            Err(error) => outcome = Err(error),
+                        }
+                    }
                     for _ in 0..repeat {
-                        outcome = connection
-                            .exec_streaming(&command, input.as_deref(), &mut |stream, data| {
-                                match stream {
-                                    Stream::Stdout => stdout.extend_from_slice(data),
-                                    Stream::Stderr => stderr.extend_from_slice(data),
-                                }
-                                lines.feed(stream, data);
-                            })
-                            .await;
+                        let mut sink = |stream: Stream, data: &[u8]| {
+                            match stream {
+                                Stream::Stdout => stdout.extend_from_slice(data),
+                                Stream::Stderr => stderr.extend_from_slice(data),
+                            }
+                            lines.feed(stream, data);
+                        };
+                        outcome = match &mut shell {
+                            Some(shell) => shell
+                                .run(&connection, &command, input.as_deref(), &mut sink)
+                                .await
+                                .map_err(|error| match error {
+                                    ShellError::Ssh(error) => error,
+                                    ShellError::Unavailable(why) => {
+                                        crate::ssh::SshError::Command(why)
+                                    }
+                                }),
+                            None if bench_shell() => break,
+                            None => {
+                                connection
+                                    .exec_streaming(&command, input.as_deref(), &mut sink)
+                                    .await
+                            }
+                        };
                         if !matches!(&outcome, Ok(status) if status.success()) {
                             break;
                         }
@@ -160,6 +185,11 @@ fn bench_repeat() -> usize {
         .and_then(|value| value.trim().parse::<usize>().ok())
         .filter(|&n| n >= 1)
         .unwrap_or(1)
+}
+
+/// `ECSFLEET_BENCH_SHELL=1`: the repeated command goes to a session shell.
+fn bench_shell() -> bool {
+    std::env::var("ECSFLEET_BENCH_SHELL").is_ok_and(|value| value.trim() == "1")
 }
 
 /// Prints complete lines as `host | line` while a command runs; stdout lines

@@ -1,4 +1,5 @@
-//! The playbook executor for one host: take the lock, gather facts, render
+//! The playbook executor for one host: take the lock (which also reads the
+//! boot id), gather facts when the playbook reads them, render
 //! the playbook with them, check `requires`, walk the plan's steps (see
 //! `ecsfleet_playbooks::Plan` for what each action means), release the lock
 //! on every way out. It sees the host only through a [`Transport`], so the
@@ -307,10 +308,13 @@ impl<T: Transport> Runner<'_, T> {
         let out = collect(self.t, &command, None)
             .await
             .map_err(|e| (HostResult::Failed, format!("cannot take the lock: {e}")))?;
+        let printed = out.text();
+        if let Some(id) = printed.lines().find_map(|l| l.strip_prefix("boot_id=")) {
+            self.boot_id = Some(id.trim().to_owned());
+        }
         if out.status.success() {
             return Ok(());
         }
-        let printed = out.text();
         if printed
             .lines()
             .any(|l| l.strip_prefix("holder=") == Some(self.job.lock.holder.as_str()))
@@ -385,11 +389,17 @@ impl<T: Transport> Runner<'_, T> {
     }
 
     async fn walk(&mut self, report: &mut HostReport) {
-        let facts = match self.facts().await {
-            Ok(facts) => facts,
-            Err(error) => return self.fail(report, None, error),
+        let facts = if self.job.playbook.uses_facts() {
+            match self.facts().await {
+                Ok(facts) => facts,
+                Err(error) => return self.fail(report, None, error),
+            }
+        } else {
+            Facts::default()
         };
-        self.boot_id = facts.boot_id().map(str::to_owned);
+        if let Some(id) = facts.boot_id() {
+            self.boot_id = Some(id.to_owned());
+        }
         report.boot_id_before = self.boot_id.clone();
         let mut ctx = self.job.ctx.clone();
         ctx.facts = facts.clone();

@@ -10,7 +10,7 @@
 
 use std::future::Future;
 
-use crate::ssh::{Connection, ExitStatus, Options, SshError, Stream, Target};
+use crate::ssh::{Connection, ExitStatus, Options, Shell, ShellError, SshError, Stream, Target};
 
 pub type Sink<'a> = &'a mut (dyn FnMut(Stream, &[u8]) + Send);
 
@@ -33,15 +33,22 @@ pub struct SshTransport {
     target: Target,
     options: Options,
     connection: Option<Connection>,
+    /// The session shell commands go to (started with the first one).
+    shell: Option<Shell>,
+    /// The host cannot run the session shell: a channel per command.
+    channel_per_command: bool,
 }
 
 impl SshTransport {
     pub async fn connect(target: Target, options: Options) -> Result<SshTransport, SshError> {
         let connection = Connection::open(&target, &options).await?;
+        let channel_per_command = !options.session_shell;
         Ok(SshTransport {
             target,
             options,
             connection: Some(connection),
+            shell: None,
+            channel_per_command,
         })
     }
 
@@ -64,10 +71,31 @@ impl Transport for SshTransport {
             Some(c) if !c.is_closed() => c,
             _ => return Err(self.lost()),
         };
-        connection.exec_streaming(command, stdin, sink).await
+        if self.channel_per_command {
+            return connection.exec_streaming(command, stdin, sink).await;
+        }
+        // Left busy by an abandoned command (timeout, Ctrl-C), or gone.
+        if let Some(shell) = self.shell.take_if(|shell| !shell.usable()) {
+            shell.discard();
+        }
+        let shell = match &mut self.shell {
+            Some(shell) => shell,
+            None => self.shell.insert(Shell::start(connection).await?),
+        };
+        match shell.run(connection, command, stdin, sink).await {
+            Ok(status) => Ok(status),
+            Err(ShellError::Ssh(error)) => Err(error),
+            Err(ShellError::Unavailable(why)) => {
+                tracing::info!("{}: {why}; using a channel per command", self.target.name);
+                self.shell = None;
+                self.channel_per_command = true;
+                connection.exec_streaming(command, stdin, sink).await
+            }
+        }
     }
 
     async fn reconnect(&mut self) -> Result<(), SshError> {
+        self.shell = None;
         if let Some(old) = self.connection.take() {
             // The old one is usually dead already; do not wait on it.
             drop(old);
@@ -78,6 +106,7 @@ impl Transport for SshTransport {
     }
 
     async fn close(self) {
+        drop(self.shell);
         if let Some(connection) = self.connection {
             connection.close().await;
         }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use ecsfleet_inventory::{KnownHosts, Verdict};
 use ecsfleet_playbooks::transfer::{UPLOAD_INCOMPLETE, UploadSpec, upload_command};
 use rand::Rng;
-use russh::ChannelMsg;
-use russh::client::{self, Handle};
+use russh::client::{self, Handle, Msg};
+use russh::{Channel, ChannelMsg};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
@@ -29,6 +29,9 @@ pub struct Options {
     pub handshakes: Arc<Semaphore>,
     pub kex: Vec<russh::kex::Name>,
     pub retries: u32,
+    /// Playbook runs send their commands to one session shell per host
+    /// (see `ecsfleet_playbooks::session`) rather than a channel each.
+    pub session_shell: bool,
 }
 
 impl Options {
@@ -39,6 +42,7 @@ impl Options {
             handshakes: Arc::new(Semaphore::new(8)),
             kex: default_kex(),
             retries: 6,
+            session_shell: true,
         }
     }
 
@@ -249,27 +253,10 @@ impl Connection {
         stdin: Option<&[u8]>,
         sink: &mut (dyn FnMut(Stream, &[u8]) + Send),
     ) -> Result<ExitStatus, SshError> {
-        let command = self.wrap_become(command);
-        let lost = |error: russh::Error| SshError::Lost {
-            host: self.target.name.clone(),
-            message: error.to_string(),
-        };
-        let mut channel = self.handle.channel_open_session().await.map_err(lost)?;
-        channel.exec(true, command.as_bytes()).await.map_err(lost)?;
+        let lost = |error| self.lost(error);
+        let mut channel = self.open_channel(command).await?;
         if let Some(data) = stdin {
-            // In chunks, racing the connection's death: a write waiting for
-            // window space would otherwise wait forever on a dead peer.
-            for chunk in data.chunks(256 * 1024) {
-                tokio::select! {
-                    sent = channel.data_bytes(chunk.to_vec()) => sent.map_err(lost)?,
-                    () = closed(&self.handle) => {
-                        return Err(SshError::Lost {
-                            host: self.target.name.clone(),
-                            message: "the connection closed while sending input".into(),
-                        });
-                    }
-                }
-            }
+            self.send_racing_close(&channel, data).await?;
         }
         channel.eof().await.map_err(lost)?;
         let mut status = ExitStatus::Unknown;
@@ -298,6 +285,50 @@ impl Connection {
             });
         }
         Ok(status)
+    }
+
+    /// A session channel running `command` (through sudo for `become`).
+    pub(super) async fn open_channel(&self, command: &str) -> Result<Channel<Msg>, SshError> {
+        let command = self.wrap_become(command);
+        let channel = self
+            .handle
+            .channel_open_session()
+            .await
+            .map_err(|e| self.lost(e))?;
+        channel
+            .exec(true, command.as_bytes())
+            .await
+            .map_err(|e| self.lost(e))?;
+        Ok(channel)
+    }
+
+    /// Sends `data` on `channel` in chunks, racing the connection's death:
+    /// a write waiting for window space would otherwise wait forever on a
+    /// dead peer.
+    pub(super) async fn send_racing_close(
+        &self,
+        channel: &Channel<Msg>,
+        data: &[u8],
+    ) -> Result<(), SshError> {
+        for chunk in data.chunks(256 * 1024) {
+            tokio::select! {
+                sent = channel.data_bytes(chunk.to_vec()) => sent.map_err(|e| self.lost(e))?,
+                () = closed(&self.handle) => {
+                    return Err(SshError::Lost {
+                        host: self.target.name.clone(),
+                        message: "the connection closed while sending input".into(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn lost(&self, error: russh::Error) -> SshError {
+        SshError::Lost {
+            host: self.target.name.clone(),
+            message: error.to_string(),
+        }
     }
 
     pub async fn exec(&self, command: &str, stdin: Option<&[u8]>) -> Result<Output, SshError> {
@@ -485,7 +516,7 @@ async fn closed(handle: &Handle<Client>) {
     }
 }
 
-fn signal_name_of(sig: &russh::Sig) -> String {
+pub(super) fn signal_name_of(sig: &russh::Sig) -> String {
     match sig {
         russh::Sig::Custom(name) => name.clone(),
         other => format!("{other:?}"),

@@ -444,8 +444,10 @@ pub fn lock_acquire(holder: &str, operation: &str, started: &str) -> RemoteComma
         Token::Arg(Arg::plain(operation)),
         Token::Code(" ".to_owned()),
         Token::Arg(Arg::plain(started)),
+        // The boot id rides along: a run that needs no facts learns it here.
         Token::Code(format!(
-            " > {LOCK_FILE} ) 2>/dev/null; then exit 0; else cat {LOCK_FILE}; exit 1; fi"
+            " > {LOCK_FILE} ) 2>/dev/null; then s=0; else cat {LOCK_FILE}; s=1; fi; \
+             read -r b < /proc/sys/kernel/random/boot_id && printf 'boot_id=%s\\n' \"$b\"; exit $s"
         )),
     ])
 }
@@ -718,12 +720,20 @@ printf 'update=%s\\n' \"$u\"; {}",
         let lock = dir.join("lock");
         let local = |cmd: RemoteCommand| cmd.to_shell().replace(LOCK_FILE, lock.to_str().unwrap());
         let take = local(lock_acquire(HOSTILE, "install", "2026-11-01T10:00:00Z"));
-        assert!(sh(&take).status.success());
+        let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+        let taken = sh(&take);
+        assert!(taken.status.success());
+        assert_eq!(
+            String::from_utf8(taken.stdout).unwrap(),
+            format!("boot_id={boot_id}")
+        );
         let again = sh(&take);
         assert!(!again.status.success());
         assert_eq!(
             String::from_utf8(again.stdout).unwrap(),
-            "holder=O'Brien; touch /tmp/x\noperation=install\nstarted=2026-11-01T10:00:00Z\n"
+            format!(
+                "holder=O'Brien; touch /tmp/x\noperation=install\nstarted=2026-11-01T10:00:00Z\nboot_id={boot_id}"
+            )
         );
         assert!(sh(&local(lock_release("someone else"))).status.success());
         assert!(lock.exists());

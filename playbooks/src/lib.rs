@@ -19,6 +19,7 @@ mod proptests;
 mod quote;
 mod remote_command;
 mod render;
+pub mod session;
 mod step;
 pub mod stock;
 pub mod transfer;

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::condition::Condition;
 use crate::error::PlaybookError;
-use crate::step::{Step, read_conditions};
+use crate::step::{Step, StepKind, UploadFrom, read_conditions};
 use crate::yaml::{self, Kind, Reader, join};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +35,8 @@ pub struct Playbook {
     /// The directory relative local paths resolve against: the file's
     /// directory; `None` for stock playbooks (they use the fleet directory).
     pub dir: Option<PathBuf>,
+    /// The text names `facts` somewhere (a template may read them).
+    mentions_facts: bool,
 }
 
 const KEYS: &[&str] = &["name", "description", "requires", "vars", "steps"];
@@ -68,6 +70,7 @@ impl Playbook {
             steps: Vec::new(),
             path: path.to_path_buf(),
             dir,
+            mentions_facts: text.contains("facts"),
         };
         let mut has_steps = false;
         for entry in reader.mapping(&root, "", "key")? {
@@ -106,6 +109,24 @@ impl Playbook {
                 .unwrap_or_default();
         }
         Ok(playbook)
+    }
+
+    /// Whether rendering may need the host's facts: `requires`, a template
+    /// that names them, or a template file (which the playbook's text does
+    /// not show). Gathering them costs about 15 processes on the host, so
+    /// the executor skips it when this is false.
+    pub fn uses_facts(&self) -> bool {
+        self.mentions_facts
+            || !self.requires.is_empty()
+            || self.steps.iter().any(|step| {
+                matches!(
+                    step.kind,
+                    StepKind::Upload {
+                        from: UploadFrom::Template(_),
+                        ..
+                    }
+                )
+            })
     }
 
     /// Reads a playbook file.
@@ -151,10 +172,28 @@ impl Playbook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::step::{StepKind, Until, UploadFrom};
+    use crate::step::Until;
 
     fn parse(text: &str) -> Result<Playbook, PlaybookError> {
         Playbook::parse(text, Path::new("pb.yml"), None)
+    }
+
+    #[test]
+    fn facts_are_needed_only_where_something_reads_them() {
+        let uses = |text: &str| parse(text).unwrap().uses_facts();
+        assert!(!uses(
+            "steps:\n- {name: a, run: hostname}\n- {name: b, run: cat /etc/os-release}\n"
+        ));
+        assert!(uses("steps:\n- {name: a, run: 'echo {{ facts.cores }}'}\n"));
+        assert!(uses(
+            "steps:\n- name: a\n  run: hostname\n  when: facts.salt_call\n"
+        ));
+        assert!(uses(
+            "requires: {os: ubuntu-16.04}\nsteps:\n- {name: a, run: hostname}\n"
+        ));
+        assert!(uses(
+            "steps:\n- {name: a, upload: {template: t.j2, dest: /x}}\n"
+        ));
     }
 
     #[test]

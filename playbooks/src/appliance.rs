@@ -438,7 +438,7 @@ pub fn parse_update_progress(output: &str) -> (String, AppState, Option<String>)
 /// holder's `holder=`, `operation=`, `started=` lines when someone has it.
 pub fn lock_acquire(holder: &str, operation: &str, started: &str) -> RemoteCommand {
     RemoteCommand::shell(vec![
-        Token::Code("if ( set -C; printf 'holder=%s\\noperation=%s\\nstarted=%s\\n' ".to_owned()),
+        Token::Code("if { set -C; printf 'holder=%s\\noperation=%s\\nstarted=%s\\n' ".to_owned()),
         Token::Arg(Arg::plain(holder)),
         Token::Code(" ".to_owned()),
         Token::Arg(Arg::plain(operation)),
@@ -446,7 +446,7 @@ pub fn lock_acquire(holder: &str, operation: &str, started: &str) -> RemoteComma
         Token::Arg(Arg::plain(started)),
         // The boot id rides along: a run that needs no facts learns it here.
         Token::Code(format!(
-            " > {LOCK_FILE} ) 2>/dev/null; then s=0; else cat {LOCK_FILE}; s=1; fi; \
+            " > {LOCK_FILE}; }} 2>/dev/null; then s=0; else cat {LOCK_FILE}; s=1; fi; \
              read -r b < /proc/sys/kernel/random/boot_id && printf 'boot_id=%s\\n' \"$b\"; exit $s"
         )),
     ])
@@ -454,11 +454,12 @@ pub fn lock_acquire(holder: &str, operation: &str, started: &str) -> RemoteComma
 
 /// Releases the lock if `holder` still holds it.
 pub fn lock_release(holder: &str) -> RemoteCommand {
+    // Read with builtins, not grep: one process less on every host.
     RemoteCommand::shell(vec![
-        Token::Code("if grep -qxF ".to_owned()),
+        Token::Code("h=; while IFS= read -r l; do [ \"$l\" != ".to_owned()),
         Token::Arg(Arg::plain(format!("holder={holder}"))),
         Token::Code(format!(
-            " {LOCK_FILE} 2>/dev/null; then rm -f {LOCK_FILE}; fi"
+            " ] || h=1; done 2>/dev/null < {LOCK_FILE}; [ -z \"$h\" ] || rm -f {LOCK_FILE}"
         )),
     ])
 }
@@ -739,6 +740,16 @@ printf 'update=%s\\n' \"$u\"; {}",
         assert!(lock.exists());
         assert!(sh(&local(lock_release(HOSTILE))).status.success());
         assert!(!lock.exists());
+        // No lock at all: nothing to do, quietly, in dash and bash alike.
+        for shell in ["/bin/sh", "/bin/bash"] {
+            let out = Command::new(shell)
+                .arg("-c")
+                .arg(local(lock_release(HOSTILE)))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{shell}: {out:?}");
+            assert!(out.stderr.is_empty(), "{shell}: {out:?}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

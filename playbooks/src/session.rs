@@ -14,7 +14,8 @@
 //!   lines, then STDIN_LEN bytes of its standard input.
 //! - The driver runs the command in a subshell (`exit`, `cd`, `set -e`
 //!   stay inside it) with stdin from /dev/null, or from exactly STDIN_LEN
-//!   bytes (`head -c`, the rest drained if the command stops early), then
+//!   bytes (`head -c`; the rest drained if the command stopped early,
+//!   with `cat` only when a first `read` finds more), then
 //!   writes `\nMARKER STATUS\n` to stdout and `\nMARKER\n` to stderr. The
 //!   leading newline is always added, so output ends exactly where it did.
 //! - The driver's own variables are unset inside the subshell: a command
@@ -41,7 +42,7 @@ while IFS=' ' read -r __ef_n __ef_s; do
   if [ "$__ef_s" -eq 0 ]; then
     (unset __ef_m __ef_n __ef_s __ef_l; eval "$__ef_c") </dev/null
   else
-    head -c "$__ef_s" | { (unset __ef_m __ef_n __ef_s __ef_l; eval "$__ef_c"); __ef_r=$?; cat >/dev/null; exit $__ef_r; }
+    head -c "$__ef_s" | { (unset __ef_m __ef_n __ef_s __ef_l; eval "$__ef_c"); __ef_r=$?; if IFS= read -r __ef_l 2>/dev/null; then cat >/dev/null; fi; exit $__ef_r; }
   fi
   __ef_r=$?
   printf '\n%s %s\n' "$__ef_m" "$__ef_r"

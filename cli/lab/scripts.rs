@@ -52,6 +52,7 @@ pub const PAYLOAD: &[(&str, &str)] = &[
         include_str!("scripts/payload/recover-from-backup.sh"),
     ),
     ("fault/mktemp", include_str!("scripts/fault/mktemp")),
+    ("fault/head", include_str!("scripts/fault/head")),
     (
         "share/env.include",
         include_str!("scripts/payload/share/env.include"),

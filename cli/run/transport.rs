@@ -6,7 +6,11 @@
 //! logic is tested with a fake transport and no SSH.
 //!
 //! [`SshTransport`] is the real one: a [`Connection`] plus what it needs to
-//! open the next one.
+//! open the next one, and the host's session shell ([`Shell`]): every
+//! `exec` goes to that one channel, started with the first command, replaced
+//! when a command was abandoned half-way (timeout, Ctrl-C), dropped with a
+//! lost connection. A host whose login shell cannot run it (or
+//! `--channel-per-command`) gets a channel per command instead.
 
 use std::future::Future;
 
@@ -106,7 +110,9 @@ impl Transport for SshTransport {
     }
 
     async fn close(self) {
-        drop(self.shell);
+        if let Some(shell) = self.shell {
+            shell.finish().await;
+        }
         if let Some(connection) = self.connection {
             connection.close().await;
         }

@@ -148,6 +148,21 @@ impl Shell {
         })
     }
 
+    /// Ends an idle driver cleanly: EOF, then its exit is awaited (bounded),
+    /// so sshd reaps it before the connection goes and the host's process
+    /// accounting sees it.
+    pub async fn finish(mut self) {
+        if !self.usable() {
+            return self.discard();
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            if self.channel.eof().await.is_ok() {
+                while self.channel.wait().await.is_some() {}
+            }
+        })
+        .await;
+    }
+
     /// Ends the driver: EOF lets it finish the command in flight and exit,
     /// the close tells sshd we read nothing more. In the background, with
     /// a bound: the connection may be dead already.

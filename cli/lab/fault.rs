@@ -15,7 +15,7 @@ pub enum Fault {
     HostkeyChange,
     /// sshd is stopped: connections are refused
     Unreachable,
-    /// sshd and its sessions are killed when a transfer into /app starts (mktemp under /app, head writing a file there, or a new *tmp*, *.part, .ecsfleet-* file there)
+    /// sshd and its sessions are killed when a transfer into /app starts (mktemp under /app, head or dd writing a file there, or a new *tmp*, *.part, .ecsfleet-* file there)
     DropMidTransfer,
 }
 

@@ -84,12 +84,12 @@
 //! - unreachable: sshd and every session stopped; connections are refused.
 //! - drop-mid-transfer: sshd and every session are killed when a transfer
 //!   into /app starts: at once when a temp file is made under /app with
-//!   mktemp, or when `head` starts writing a file under /app (wrappers in
-//!   /usr/local/sbin while the fault is on; ecsfleet's trees and uploads
-//!   receive their bytes that way, so none slips through), and by a watcher
-//!   polling every 20 ms for new files under /app (two levels) named *tmp*,
-//!   *.part or .ecsfleet-*. sshd is back within a second. Every transfer is
-//!   dropped until the fault is switched off.
+//!   mktemp, or when `head` or `dd` starts writing a file under /app
+//!   (wrappers in /usr/local/sbin while the fault is on; ecsfleet's trees and
+//!   uploads receive their bytes that way, so none slips through), and by a
+//!   watcher polling every 20 ms for new files under /app (two levels) named
+//!   *tmp*, *.part or .ecsfleet-*. sshd is back within a second. Every
+//!   transfer is dropped until the fault is switched off.
 
 mod fault;
 mod host_settings;

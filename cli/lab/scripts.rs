@@ -53,6 +53,7 @@ pub const PAYLOAD: &[(&str, &str)] = &[
     ),
     ("fault/mktemp", include_str!("scripts/fault/mktemp")),
     ("fault/head", include_str!("scripts/fault/head")),
+    ("fault/dd", include_str!("scripts/fault/dd")),
     (
         "share/env.include",
         include_str!("scripts/payload/share/env.include"),

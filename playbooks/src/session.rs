@@ -56,8 +56,16 @@ pub fn greeting(marker: &str) -> Vec<u8> {
 }
 
 /// A request for `command` with `stdin_len` bytes of standard input, which
-/// the caller sends right after it.
+/// the caller sends right after it. A plain program call (see
+/// [`plain_program`]) is sent as `exec PROGRAM ...`: the subshell then
+/// becomes the program instead of forking once more for it (bash does not
+/// spare that fork after `eval`).
 pub fn request(command: &str, stdin_len: usize) -> Vec<u8> {
+    let command = if plain_program(command) {
+        std::borrow::Cow::Owned(format!("exec {command}"))
+    } else {
+        std::borrow::Cow::Borrowed(command)
+    };
     let lines: Vec<&str> = command.split('\n').collect();
     let mut out = format!("{} {stdin_len}\n", lines.len()).into_bytes();
     for line in lines {
@@ -65,6 +73,102 @@ pub fn request(command: &str, stdin_len: usize) -> Vec<u8> {
         out.push(b'\n');
     }
     out
+}
+
+/// Words of the shell's own (keywords and builtins): `exec` in front of
+/// them would change what runs, or fail.
+const SHELL_WORDS: &[&str] = &[
+    ".",
+    ":",
+    "alias",
+    "bg",
+    "bind",
+    "break",
+    "builtin",
+    "caller",
+    "case",
+    "cd",
+    "command",
+    "compgen",
+    "complete",
+    "compopt",
+    "continue",
+    "declare",
+    "dirs",
+    "disown",
+    "do",
+    "done",
+    "echo",
+    "elif",
+    "else",
+    "enable",
+    "esac",
+    "eval",
+    "exec",
+    "exit",
+    "export",
+    "false",
+    "fc",
+    "fg",
+    "fi",
+    "for",
+    "function",
+    "getopts",
+    "hash",
+    "help",
+    "history",
+    "if",
+    "in",
+    "jobs",
+    "kill",
+    "let",
+    "local",
+    "logout",
+    "mapfile",
+    "popd",
+    "printf",
+    "pushd",
+    "pwd",
+    "read",
+    "readarray",
+    "readonly",
+    "return",
+    "select",
+    "set",
+    "shift",
+    "shopt",
+    "source",
+    "suspend",
+    "test",
+    "then",
+    "time",
+    "times",
+    "trap",
+    "true",
+    "type",
+    "typeset",
+    "ulimit",
+    "umask",
+    "unalias",
+    "unset",
+    "until",
+    "wait",
+    "while",
+];
+
+/// One external program with plain words: only letters, digits, spaces and
+/// `-_./:,+@%=` (no quoting, expansion, redirection, globbing, comment or
+/// second command), no assignment in front, and not a word of the shell's
+/// own. For those, `exec COMMAND` runs exactly what `COMMAND` runs.
+pub fn plain_program(command: &str) -> bool {
+    let Some(first) = command.split(' ').find(|w| !w.is_empty()) else {
+        return false;
+    };
+    command
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b" -_./:,+@%=".contains(&b))
+        && !first.contains('=')
+        && !SHELL_WORDS.contains(&first)
 }
 
 /// Which end mark a stream carries.
@@ -279,6 +383,43 @@ mod tests {
     fn requests_count_lines() {
         assert_eq!(request("true", 0), b"1 0\ntrue\n");
         assert_eq!(request("a\n\nb\n", 5), b"4 5\na\n\nb\n\n");
+        assert_eq!(request("cp /a /b", 0), b"1 0\nexec cp /a /b\n");
+    }
+
+    #[test]
+    fn only_plain_program_calls_are_execed() {
+        for plain in [
+            "cp /app/env.yml /app/active-env.yml",
+            "systemctl start appliance-update",
+            "df -P /app",
+            "/usr/bin/env",
+            "dd bs=64K count=3",
+        ] {
+            assert!(plain_program(plain), "{plain}");
+        }
+        for not in [
+            "echo hi",
+            "cd /",
+            "exit 3",
+            "FOO=1 env",
+            "a; b",
+            "a && b",
+            "cat $HOME",
+            "ls *",
+            "cat ~/x",
+            "x # note",
+            "cat 'q'",
+            "a\nb",
+            "a > f",
+            "",
+            "  ",
+            "read x",
+            "test -e /x",
+            "kill 1",
+            "printf %s x",
+        ] {
+            assert!(!plain_program(not), "{not:?}");
+        }
     }
 
     /// Runs the driver in a local shell with the given requests; returns

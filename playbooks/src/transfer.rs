@@ -2,11 +2,12 @@
 //! upload atomically and the one that sends a file back.
 //!
 //! Why the upload looks like this: the content arrives on stdin, so it never
-//! appears in a command line; `mktemp` creates the temp file 0600 in the target
-//! directory (same filesystem, so the rename is atomic) and the final mode is
-//! set before the first byte; `head -c LEN` plus a sha256 comparison make a
-//! cut-off transfer (dropped connection, full disk) fail instead of renaming a
-//! truncated file into place; the trap removes the temp file on every exit.
+//! appears in a command line; the temp file is created exclusively, 0600, in
+//! the target directory (same filesystem, so the rename is atomic) and the
+//! final mode is set before the first byte; `dd` of exactly LEN bytes,
+//! fsynced, plus a sha256 comparison make a cut-off transfer (dropped
+//! connection, full disk) fail instead of renaming a truncated file into
+//! place; the trap removes the temp file on every exit.
 
 use crate::error::QuoteError;
 use crate::quote::quote;
@@ -80,12 +81,18 @@ pub fn upload_command(spec: &UploadSpec) -> Result<RemoteCommand, QuoteError> {
         }
         (None, None) => {}
     }
-    script.push_str(&format!("head -c {} > \"$tmp\" || exit 1; ", spec.len));
+    // dd reads exactly LEN bytes (never more: the rest of stdin may be the
+    // session's next request) and fsyncs them: one process for what `head`
+    // and `sync` did.
+    script.push_str(&format!(
+        "dd of=\"$tmp\" bs=64K count={} iflag=count_bytes,fullblock conv=fsync status=none || exit 1; ",
+        spec.len
+    ));
     script.push_str(&format!(
         "sum=$(sha256sum < \"$tmp\") || exit 1; [ \"${{sum%% *}}\" = {} ] || {{ echo \"upload incomplete: received bytes do not match\" >&2; exit {UPLOAD_INCOMPLETE}; }}; ",
         quote(&spec.sha256_hex)?
     ));
-    script.push_str("sync \"$tmp\" 2>/dev/null || sync; mv -f \"$tmp\" \"$dest\" || exit 1; tmp=");
+    script.push_str("mv -f \"$tmp\" \"$dest\" || exit 1; tmp=");
     Ok(RemoteCommand::script(script))
 }
 
@@ -114,16 +121,20 @@ mod tests {
     fn upload_sets_mode_before_content_and_checks_the_sum() {
         let text = upload_command(&spec("/app/env.yml")).unwrap().to_shell();
         let umask = text.find("umask 077; n=0").unwrap();
-        let head = text.find("head -c 5").unwrap();
+        let dd = text.find("dd of=\"$tmp\" bs=64K count=5 ").unwrap();
         let mv = text.find("mv -f").unwrap();
-        assert!(umask < head && head < mv, "{text}");
+        assert!(umask < dd && dd < mv, "{text}");
+        assert!(
+            text.contains("conv=fsync"),
+            "durable before the rename: {text}"
+        );
         assert!(!text.contains("chmod"), "umask 077 makes it 0600: {text}");
         assert!(text.contains("dest=/app/env.yml; dir=/app;"), "{text}");
         let mut other = spec("/app/x");
         other.mode = 0o640;
         let text = upload_command(&other).unwrap().to_shell();
         let chmod = text.find("chmod 0640").unwrap();
-        assert!(chmod < text.find("head -c 5").unwrap(), "{text}");
+        assert!(chmod < text.find("dd of=").unwrap(), "{text}");
         assert!(text.contains("sha256sum"), "{text}");
     }
 

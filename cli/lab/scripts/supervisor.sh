@@ -146,9 +146,10 @@ stop_sshd() {
 # whose name has "tmp" in it, ends in .part or starts with .ecsfleet- ->
 # sshd and all its sessions are killed; the supervisor restarts sshd within
 # a second. (Polling: a transfer shorter than ~20 ms can slip through; the
-# mktemp and head wrappers in /usr/local/sbin that the fault installs catch
-# every transfer that makes its temp file with mktemp or receives its bytes
-# with `head -c LEN > FILE` under /app, as ecsfleet's do.)
+# mktemp, head and dd wrappers in /usr/local/sbin that the fault installs
+# catch every transfer that makes its temp file with mktemp or receives its
+# bytes with `head -c LEN > FILE` or `dd of=FILE` under /app, as ecsfleet's
+# do.)
 start_watcher() {
     [ -n "$WATCH_PID" ] && kill -0 "$WATCH_PID" 2>/dev/null && return 0
     (
@@ -171,6 +172,7 @@ start_watcher() {
     WATCH_PID=$!
     install -m 0755 "$LAB/payload/fault/mktemp" /usr/local/sbin/mktemp
     install -m 0755 "$LAB/payload/fault/head" /usr/local/sbin/head
+    install -m 0755 "$LAB/payload/fault/dd" /usr/local/sbin/dd
 }
 
 stop_watcher() {
@@ -179,7 +181,7 @@ stop_watcher() {
         wait "$WATCH_PID" 2>/dev/null
         WATCH_PID=""
     fi
-    rm -f /usr/local/sbin/mktemp /usr/local/sbin/head
+    rm -f /usr/local/sbin/mktemp /usr/local/sbin/head /usr/local/sbin/dd
 }
 
 boot() {

@@ -602,15 +602,3 @@ fn secrets_are_masked_in_the_failure_and_output_events() {
     assert!(json.iter().all(|l| !l.contains("hunter2")), "{json:?}");
     assert!(json.iter().any(|l| l.contains("<secret>")));
 }
-
-#[test]
-fn salt_json_is_summarized() {
-    let out = r#"{"local": {
-        "pkg_|-a_|-a_|-installed": {"result": true, "changes": {"x": 1}, "comment": "ok", "__id__": "a"},
-        "file_|-b_|-b_|-managed": {"result": false, "changes": {}, "comment": "disk full", "__id__": "b"},
-        "cmd_|-c_|-c_|-run": {"result": true, "changes": {}, "comment": "", "__id__": "c"}}}"#;
-    let summary = salt_summary("salt-call state.highstate --out=json", out).unwrap();
-    assert_eq!(summary.line, "salt: 3 states, 1 changed, 1 failed");
-    assert_eq!(summary.failed_states, ["b: disk full"]);
-    assert!(salt_summary("echo", out).is_none());
-}

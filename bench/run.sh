@@ -10,7 +10,7 @@
 #    10, W4 at BENCH_W4_HOSTS), 1 warm-up + 5 timed rounds each, tools
 #    interleaved; rewrites bench/RESULTS.md after every section;
 # 4. stops the lab (unless --keep-lab).
-# About 40 minutes on a quiet 2-core machine; longer when the machine is busy
+# About 30-40 minutes on a quiet 2-core machine; longer when the machine is busy
 # (each run first waits up to 20 s for an idle machine, 600 s in all).
 # Options after --keep-lab go to bench.py (see bench/bench.py --help), e.g.
 #   bench/run.sh --sections w1-50,w2-50 --runs 10

@@ -18,7 +18,7 @@ use crate::args::{GlobalArgs, Selection};
 use crate::error::{Outcome, Result};
 use crate::fleet::Fleet;
 use crate::run::{for_each_host, runtime};
-use crate::ssh::{Connection, ExitStatus, Shell, ShellError, Stream};
+use crate::ssh::{Connection, ExitStatus, Shell, Stream};
 
 struct HostResult {
     host: String,
@@ -85,7 +85,12 @@ pub fn run(
                             Err(error) => outcome = Err(error),
                         }
                     }
-                    for _ in 0..repeat {
+                    let runs = if bench_shell() && shell.is_none() {
+                        0
+                    } else {
+                        repeat
+                    };
+                    for _ in 0..runs {
                         let mut sink = |stream: Stream, data: &[u8]| {
                             match stream {
                                 Stream::Stdout => stdout.extend_from_slice(data),
@@ -97,13 +102,7 @@ pub fn run(
                             Some(shell) => shell
                                 .run(&connection, &command, input.as_deref(), &mut sink)
                                 .await
-                                .map_err(|error| match error {
-                                    ShellError::Ssh(error) => error,
-                                    ShellError::Unavailable(why) => {
-                                        crate::ssh::SshError::Command(why)
-                                    }
-                                }),
-                            None if bench_shell() => break,
+                                .map_err(Into::into),
                             None => {
                                 connection
                                     .exec_streaming(&command, input.as_deref(), &mut sink)

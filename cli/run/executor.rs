@@ -297,9 +297,6 @@ impl<T: Transport> Runner<'_, T> {
         } else {
             Facts::default()
         };
-        if let Some(id) = facts.boot_id() {
-            self.boot_id = Some(id.to_owned());
-        }
         report.boot_id_before = self.boot_id.clone();
         let mut ctx = self.job.ctx.clone();
         ctx.facts = facts.clone();

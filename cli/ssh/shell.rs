@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use ecsfleet_playbooks::session::{self, Event, Frames, Kind};
+use ecsfleet_playbooks::session::{self, Frames, Kind};
 use rand::Rng;
 use russh::client::Msg;
 use russh::{Channel, ChannelMsg};
@@ -37,6 +37,16 @@ pub enum ShellError {
     Unavailable(String),
     /// Anything else, as for a channel of its own.
     Ssh(SshError),
+}
+
+impl From<ShellError> for SshError {
+    /// For callers without a fallback: an unavailable shell is an error.
+    fn from(error: ShellError) -> SshError {
+        match error {
+            ShellError::Ssh(error) => error,
+            ShellError::Unavailable(why) => SshError::Command(why),
+        }
+    }
 }
 
 impl Shell {
@@ -93,10 +103,10 @@ impl Shell {
             };
             match message {
                 ChannelMsg::Data { data } => {
-                    let event = self
+                    if let Some(code) = self
                         .stdout
-                        .feed(&data, &mut |bytes| sink(Stream::Stdout, bytes));
-                    if let Some(Event::End(code)) = event {
+                        .feed(&data, &mut |bytes| sink(Stream::Stdout, bytes))
+                    {
                         status = Some(code);
                     }
                 }

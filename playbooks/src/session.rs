@@ -202,13 +202,6 @@ enum State {
     Done,
 }
 
-/// What [`Frames::feed`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// The end mark: the command's status (0 for stderr).
-    End(u32),
-}
-
 impl Frames {
     pub fn new(kind: Kind, marker: &str) -> Frames {
         let end = match kind {
@@ -242,10 +235,11 @@ impl Frames {
     }
 
     /// Feeds bytes as they arrive; the command's own output goes to
-    /// `output`, without any part of a mark. Returns the end, once seen.
+    /// `output`, without any part of a mark. Returns the command's status
+    /// once its end mark is seen (0 on stderr, whose mark has none).
     /// Bytes after the end (a background process still writing) are kept
     /// for the next command.
-    pub fn feed(&mut self, data: &[u8], output: &mut dyn FnMut(&[u8])) -> Option<Event> {
+    pub fn feed(&mut self, data: &[u8], output: &mut dyn FnMut(&[u8])) -> Option<u32> {
         self.pending.extend_from_slice(data);
         loop {
             match self.state {
@@ -268,7 +262,7 @@ impl Frames {
                         Kind::Stdout => self.state = State::Status,
                         Kind::Stderr => {
                             self.state = State::Done;
-                            return Some(Event::End(0));
+                            return Some(0);
                         }
                     }
                 }
@@ -280,7 +274,7 @@ impl Frames {
                         .ok()
                         .and_then(|s| s.trim().parse().ok())
                         .unwrap_or(255);
-                    return Some(Event::End(status));
+                    return Some(status);
                 }
                 State::Done => return None,
             }
@@ -332,7 +326,7 @@ mod tests {
                 let event = frames.feed(data, &mut |b| seen.extend_from_slice(b));
                 outputs.last_mut().unwrap().extend(seen);
                 match event {
-                    Some(Event::End(status)) => {
+                    Some(status) => {
                         ends.push(status);
                         outputs.push(Vec::new());
                         frames.next_command();

@@ -25,17 +25,15 @@ impl<T: Transport> Runner<'_, T> {
         (out.status.success() && !id.is_empty()).then_some(id)
     }
 
-    /// After a new connection: notice a reboot, take the lock again.
+    /// After a new connection: take the lock again, and notice a reboot by
+    /// the boot id that comes back with it (one round trip for both).
     pub(super) async fn after_reconnect(&mut self) -> Result<(), StepError> {
-        if let Some(id) = self.read_boot_id().await {
-            if self.boot_id.as_ref().is_some_and(|old| *old != id) {
-                self.progress("the host rebooted (boot id changed)");
-            }
-            self.boot_id = Some(id);
+        let before = self.boot_id.clone();
+        let taken = self.acquire().await;
+        if before.is_some() && self.boot_id.is_some() && self.boot_id != before {
+            self.progress("the host rebooted (boot id changed)");
         }
-        self.acquire()
-            .await
-            .map_err(|(_, message)| StepError::msg(format!("after reconnecting: {message}")))
+        taken.map_err(|(_, message)| StepError::msg(format!("after reconnecting: {message}")))
     }
 
     pub(super) async fn reboot(

@@ -48,13 +48,7 @@ fn install(inventory: &Path, args: &[&str]) -> Output {
 
 /// A minimal ecs-appliance checkout.
 fn appliance_tree(dir: &Path) {
-    fs::create_dir_all(dir.join("salt/appliance")).unwrap();
-    fs::write(
-        dir.join("salt/minion"),
-        "file_client: local\nfile_roots:\n  base:\n    - /app/appliance/salt\n",
-    )
-    .unwrap();
-    fs::write(dir.join("salt/appliance/init.sls"), "# appliance\n").unwrap();
+    crate::support::appliance_checkout(dir);
 }
 
 /// Gives `host` vars in the lab's inventory (one flow-style line per host).

@@ -67,18 +67,9 @@ fn has_call(fleet: &LabFleet, host: &str, argv: &[&str]) -> bool {
     fleet.calls(host).iter().any(|c| c == argv)
 }
 
-/// A minimal ecs-appliance checkout: salt/minion, a state, and a .git to leave out.
+/// A minimal ecs-appliance checkout (a real git repository, pushed with its .git).
 fn appliance_tree(dir: &Path) {
-    fs::create_dir_all(dir.join("salt/appliance")).unwrap();
-    fs::create_dir_all(dir.join("pillar")).unwrap();
-    fs::create_dir_all(dir.join(".git/objects")).unwrap();
-    fs::write(
-        dir.join("salt/minion"),
-        "file_client: local\nfile_roots:\n  base:\n    - /app/appliance/salt\n",
-    )
-    .unwrap();
-    fs::write(dir.join("salt/appliance/init.sls"), "# appliance\n").unwrap();
-    fs::write(dir.join(".git/HEAD"), "ref: refs/heads/master\n").unwrap();
+    crate::support::appliance_checkout(dir);
 }
 
 /// Installs the appliance by hand (as the lab tests do), quicker than `install`.
@@ -165,7 +156,9 @@ fn install_then_activate_then_update_two_hosts() {
             fleet.read_host_file(&host, "/etc/salt/minion")
         );
         assert!(fleet.host_file_exists(&host, "/app/appliance/salt/appliance/init.sls"));
-        assert!(!fleet.host_file_exists(&host, "/app/appliance/.git"));
+        // The checkout goes with its .git: the appliance's own update keeps
+        // a tree whose origin is its source (appliance-update.sh:116-137).
+        assert!(fleet.host_file_exists(&host, "/app/appliance/.git/HEAD"));
         assert!(!fleet.host_file_exists(&host, "/run/ecsfleet.lock"));
     }
     let summary = ev

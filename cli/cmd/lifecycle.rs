@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+mod pushed_checkout;
+
 use clap::Args;
 use ecsfleet_playbooks::Playbook;
 
@@ -170,6 +172,27 @@ or put a checkout at ./ecs-appliance",
     }
 }
 
+/// Refuses a pushed tree that the appliance's first update would delete or
+/// move (see pushed_checkout.rs), naming the host whose env disagrees.
+fn check_pushed_checkout(dir: &Path, hosts: &[&ecsfleet_inventory::Host]) -> Result<()> {
+    let checkout = pushed_checkout::read(dir)?;
+    for host in hosts {
+        let env_text = host
+            .env
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok());
+        let (source, branch) = pushed_checkout::wanted(env_text.as_deref());
+        if let Some(why) = pushed_checkout::disagreement(&checkout, &source, &branch) {
+            return Err(Error::usage(format!(
+                "{}: --appliance-source {}: {why}",
+                host.name,
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn install(args: InstallArgs, global: &GlobalArgs) -> Result<Outcome> {
     let fleet = Fleet::load(global)?;
     let (hosts, playbook, names) = prepare(&fleet, &args.select, "install")?;
@@ -178,6 +201,7 @@ pub fn install(args: InstallArgs, global: &GlobalArgs) -> Result<Outcome> {
     let mut roots = Vec::new();
     match &source {
         Source::Dir(dir) => {
+            check_pushed_checkout(dir, &hosts)?;
             vars.insert("appliance_source".into(), dir.display().to_string().into());
             roots.push(dir.clone());
         }

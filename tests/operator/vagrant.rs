@@ -69,9 +69,7 @@ fn box_user() -> &'static str {
 
 /// A minimal ecs-appliance checkout.
 fn appliance_tree(dir: &Path) {
-    fs::create_dir_all(dir.join("salt/appliance")).unwrap();
-    fs::write(dir.join("salt/minion"), "file_client: local\n").unwrap();
-    fs::write(dir.join("salt/appliance/init.sls"), "# appliance\n").unwrap();
+    crate::support::appliance_checkout(dir);
 }
 
 fn has_highstate(fleet: &LabFleet, host: &str) -> bool {

@@ -337,14 +337,7 @@ pub fn figure(value: serde_json::Value) {
 
 /// An ecs-appliance checkout small enough to push quickly.
 pub fn appliance_tree(dir: &Path) {
-    fs::create_dir_all(dir.join("salt/appliance")).unwrap();
-    fs::create_dir_all(dir.join("pillar")).unwrap();
-    fs::write(
-        dir.join("salt/minion"),
-        "file_client: local\nfile_roots:\n  base:\n    - /app/appliance/salt\n",
-    )
-    .unwrap();
-    fs::write(dir.join("salt/appliance/init.sls"), "# appliance\n").unwrap();
+    crate::support::appliance_checkout(dir);
 }
 
 /// Runs `command` to its end and returns what it printed and its peak

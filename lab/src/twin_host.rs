@@ -228,8 +228,11 @@ impl TwinHost {
         )?;
         self.write("/var/lib/ecs-lab/faults/.keep", b"", 0o644)?;
         let settings = format!(
-            "NAME={}\nBOOT_DELAY_MS={}\nSLOW_BOOT_DELAY_MS={}\n",
-            self.name, delays.boot_ms, delays.slow_boot_ms
+            "NAME={}\nBOOT_DELAY_MS={}\nSLOW_BOOT_DELAY_MS={}\nCGROUP={}\n",
+            self.name,
+            delays.boot_ms,
+            delays.slow_boot_ms,
+            self.cgroup()
         );
         self.io(
             "writing settings.sh",
@@ -240,6 +243,30 @@ impl TwinHost {
             fs::write(self.dir.join("supervisor.sh"), SUPERVISOR),
         )?;
         Ok(())
+    }
+
+    /// The host's own cgroup (see twin/supervisor.sh): unique per lab
+    /// directory and host.
+    pub fn cgroup(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.dir.display().to_string().as_bytes());
+        let short: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+        format!("ecsfleet-lab/{short}-{}", self.name)
+    }
+
+    /// Removes the host's cgroups when its supervisor could not (killed).
+    fn remove_cgroups(&self) {
+        for hierarchy in ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"] {
+            let top = Path::new(hierarchy).join(self.cgroup());
+            let mut dirs = Vec::new();
+            collect_dirs(&top, &mut dirs);
+            for dir in dirs.iter().rev() {
+                let _ = fs::remove_dir(dir);
+            }
+            if let Some(parent) = top.parent() {
+                let _ = fs::remove_dir(parent);
+            }
+        }
     }
 
     /// The host's ed25519 public key line ("ssh-ed25519 AAAA...").
@@ -402,6 +429,7 @@ impl TwinHost {
             sleep(Duration::from_millis(500));
         }
         let _ = fs::remove_file(self.dir.join("nspawn.pid"));
+        self.remove_cgroups();
         self.unmount()
     }
 
@@ -460,6 +488,21 @@ impl TwinHost {
             appliance,
             boot_id,
             faults: self.faults(),
+        }
+    }
+}
+
+/// `dir` and every directory below it, parents first.
+fn collect_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
+    if !dir.is_dir() {
+        return;
+    }
+    out.push(dir.to_path_buf());
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                collect_dirs(&entry.path(), out);
+            }
         }
     }
 }

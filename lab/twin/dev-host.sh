@@ -25,6 +25,10 @@ up)
     echo "$name" >"$h/root/etc/hostname"
     echo "$name" >"$h/root/var/lib/ecs-lab/host"
     printf '127.0.0.1 localhost\n%s %s\n' "$address" "$name" >"$h/root/etc/hosts"
+    # A cgroup of its own (see supervisor.sh): hosts must not share nspawn's "payload".
+    for hy in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
+        [ -w "$hy/cgroup.procs" ] && mkdir -p "$hy/ecsfleet-dev/$name" && echo $$ >"$hy/ecsfleet-dev/$name/cgroup.procs"
+    done
     setsid systemd-nspawn -q -D "$h/root" --boot --register=no --keep-unit --machine="$name" \
         --console=passive >"$h/nspawn.log" 2>&1 </dev/null &
     echo $! >"$h/pid"

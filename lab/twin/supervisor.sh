@@ -16,6 +16,27 @@ set -u
 h=$1
 # shellcheck source=/dev/null
 . "$h/settings.sh" # NAME BOOT_DELAY_MS SLOW_BOOT_DELAY_MS
+# Each host in a cgroup of its own (CGROUP, unique per lab directory and
+# host), in every hierarchy systemd uses: systemd-nspawn --keep-unit puts the
+# container in a "payload" cgroup beside its own cgroup, so two hosts started
+# from one cgroup would share one and each host's systemd would kill the
+# other's processes when it stops a unit.
+hierarchies=()
+for hierarchy in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
+    if [ -w "$hierarchy/cgroup.procs" ]; then
+        mkdir -p "$hierarchy/$CGROUP"
+        echo $$ >"$hierarchy/$CGROUP/cgroup.procs"
+        hierarchies+=("$hierarchy")
+    fi
+done
+leave_cgroups() {
+    local hierarchy
+    for hierarchy in "${hierarchies[@]}"; do
+        echo $$ >"$hierarchy/cgroup.procs" 2>/dev/null
+        find "$hierarchy/$CGROUP" -depth -type d -exec rmdir {} + 2>/dev/null
+        rmdir "$(dirname "$hierarchy/$CGROUP")" 2>/dev/null
+    done
+}
 stopping=false
 nspawn=
 on_term() {
@@ -52,4 +73,5 @@ while ! $stopping; do
         sleep 0.1
     done
 done
+leave_cgroups
 log "supervisor exits"

@@ -17,3 +17,4 @@ mod reliability;
 mod session_shell;
 mod size_init;
 mod ssh;
+mod twin;

@@ -74,6 +74,11 @@ enum LabCommand {
         #[command(flatten)]
         dir: DirArg,
     },
+    /// Clone the real ecs-appliance at the pinned commit to DIR/ecs-appliance (origin = upstream, branch master)
+    #[command(
+        after_help = "Example:\n  ecsfleet-lab checkout && ecsfleet -i lab/inventory/hosts.yml install lab1 --appliance-source lab/ecs-appliance"
+    )]
+    Checkout(DirArg),
     /// Switch a fault on a host on or off
     #[command(after_help = "Example:\n  sudo ecsfleet-lab fault lab2 unreachable on")]
     Fault {
@@ -132,6 +137,16 @@ fn run(cli: &Cli) -> Result<()> {
         LabCommand::Demo { hosts, first, dir } => {
             check_range(*first, *hosts)?;
             demo::run(*hosts, *first, &dir.dir, cli.quiet)
+        }
+        LabCommand::Checkout(dir) => {
+            let target = dir.dir.join("ecs-appliance");
+            std::fs::create_dir_all(&dir.dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.dir.display()), e))?;
+            appliance::clone(&target, false)?;
+            if !cli.quiet {
+                println!("{}", target.display());
+            }
+            Ok(())
         }
         LabCommand::Fault {
             host,

@@ -3,6 +3,7 @@
 pub mod lab;
 pub mod secrets;
 pub mod sshd;
+pub mod twin;
 
 /// A minimal ecs-appliance checkout as `install` wants one: salt/minion, a
 /// state, pillar/, in a git repository on branch master whose origin is the

@@ -1,0 +1,5 @@
+//! The appliance twin (issue 13): hosts with real systemd in containers,
+//! the real ecs-appliance installed by `ecsfleet install`, its real scripts
+//! and unit files in the loop. Twin tests use host indices 100..=160.
+
+mod hosts;

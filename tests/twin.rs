@@ -3,3 +3,4 @@
 //! and unit files in the loop. Twin tests use host indices 100..=160.
 
 mod hosts;
+mod lifecycle;

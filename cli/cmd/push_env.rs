@@ -50,8 +50,8 @@ ecsfleet push-env lab1 --env env/lab1.example.org/env.yml --activate"
 pub struct PushEnvArgs {
     #[command(flatten)]
     pub select: Selection,
-    /// After the upload apply the env: env-update.sh, start appliance-update,
-    /// and wait until the appliance runs again
+    /// After the upload apply the env: env-update.sh, restart the appliance
+    /// (prepare-env, -appliance and -ecs run again), and wait until it runs
     #[arg(long)]
     pub activate: bool,
     /// Push without asking
@@ -67,7 +67,10 @@ pub struct PushEnvArgs {
     #[arg(long, value_name = "FILE")]
     pub env: Option<PathBuf>,
     /// Seconds to wait for the appliance to run again after --activate
-    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    /// (the real units allow prepare-appliance 30 min, prepare-ecs 60 min
+    /// and the appliance 5 min: prepare-appliance.service, prepare-ecs.service,
+    /// appliance.service)
+    #[arg(long, default_value_t = 5700, value_name = "SECS")]
     pub activate_timeout: u64,
 }
 
@@ -695,9 +698,12 @@ async fn upload(connection: &Connection, prepared: &Prepared) -> std::result::Re
     }
 }
 
-/// env-update.sh, appliance-update, then wait until the appliance runs.
-/// appliance-update may reboot the host: a lost connection is reopened
-/// until the timeout.
+/// env-update.sh, `systemctl --no-block restart appliance`, then wait until
+/// the appliance runs. A restart reruns prepare-env, -appliance and -ecs
+/// (PartOf=appliance.service), which apply the env; appliance-update would
+/// restart only when it finds something to update
+/// (appliance-update.sh:332-338), so it is not the way to apply an env.
+/// A lost connection is reopened until the timeout.
 async fn apply(
     connection: &Connection,
     target: &Target,
@@ -706,7 +712,7 @@ async fn apply(
     progress: bool,
 ) -> std::result::Result<(), String> {
     let host = target.name.clone();
-    let update = appliance::start_no_block("appliance-update");
+    let update = appliance::restart_no_block("appliance");
     for command in [&appliance::env_update(), &update] {
         let output = match connection.exec(&command.to_shell(), None).await {
             Ok(output) => output,
@@ -756,7 +762,7 @@ async fn apply(
         }
         let current = reopened.as_ref().unwrap_or(connection);
         let output = match current
-            .exec(&appliance::update_progress().to_shell(), None)
+            .exec(&appliance::restart_progress().to_shell(), None)
             .await
         {
             Ok(output) => output,

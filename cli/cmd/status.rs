@@ -73,6 +73,9 @@ impl HostStatus {
         };
         let env = nonempty("env_sha256");
         let active = nonempty("active_env_sha256");
+        // prepare-env derives the active env from /app/env.yml; it is never
+        // byte-equal to it (appliance::ACTIVE_FROM_ENV_PROBE).
+        let active_from_env = nonempty("active_from_env_sha256");
         HostStatus {
             host: host.to_owned(),
             reachable: true,
@@ -86,8 +89,8 @@ impl HostStatus {
                 (Some(remote), Some(local)) => Some(remote == local),
             },
             env_present: env.is_some(),
-            active_env_matches: match (&env, &active) {
-                (Some(env), Some(active)) => Some(env == active),
+            active_env_matches: match (&active_from_env, &active) {
+                (Some(wanted), Some(active)) => Some(wanted == active),
                 (None, None) => None,
                 _ => Some(false),
             },
@@ -277,7 +280,7 @@ mod tests {
 
     const RUNNING: &str = "state=running\ntag_last_running_ecs=0123456789abcdef0123\n\
 tag_last_build_ecs=x\ntag_last_running_appliance=fedcba9876543210\ntag_last_running_ecs_image=\n\
-tag_last_failed_ecs=\nenv_sha256=aaaa\nactive_env_sha256=aaaa\nuptime_seconds=93784\n\
+tag_last_failed_ecs=\nenv_sha256=aaaa\nactive_env_sha256=dddd\nactive_from_env_sha256=dddd\nuptime_seconds=93784\n\
 disk_data_used_pct=12\ndisk_volatile_used_pct=3\nreboot_required=false\nboot_id=b\ninstalled=true\n--\n";
 
     #[test]
@@ -308,7 +311,7 @@ disk_data_used_pct=12\ndisk_volatile_used_pct=3\nreboot_required=false\nboot_id=
 
     #[test]
     fn a_failed_host_says_why() {
-        let out = "state=failed\nenv_sha256=aaaa\nactive_env_sha256=bbbb\ninstalled=true\n--\n\
+        let out = "state=failed\nenv_sha256=aaaa\nactive_env_sha256=bbbb\nactive_from_env_sha256=dddd\ninstalled=true\n--\n\
 <html><head><title>Appliance Standby</title></head><body><h1>Appliance Standby</h1>\
 <p>Appliance is in standby, no postgresql database named ecs</p></body></html>";
         let s = HostStatus::from_output("lab2", out, Some("cccc"));

@@ -1,6 +1,10 @@
-//! `ecsfleet user create` and `ecsfleet cert create`: the appliance's helper
-//! scripts, run with every value quoted, and the passphrase they print handed
-//! to the operator only.
+//! `ecsfleet user create` and `ecsfleet cert create`: the Django steps of the
+//! appliance's helper scripts (create-internal-user.sh,
+//! create-client-certificate.sh), sent with every value a safe Python literal
+//! (the scripts paste values into Python source; see
+//! ecsfleet_playbooks::django_shell), their result found wherever the
+//! interactive shell prints it and verified in the database, and the
+//! passphrase handed to the operator only.
 //!
 //! Where the passphrase goes is settled before anything is sent: into
 //! `--passphrase-file` (created here, 0600 from birth and never over an
@@ -16,8 +20,9 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use ecsfleet_playbooks::RemoteCommand;
-use ecsfleet_playbooks::appliance::{self, AppState, Gender};
+use ecsfleet_playbooks::appliance::{self, AppState};
+use ecsfleet_playbooks::django_shell::{self, Gender};
+use ecsfleet_playbooks::{RemoteCommand, Stdin};
 
 use crate::args::{GlobalArgs, Selection};
 use crate::error::{Error, Outcome, Result};
@@ -29,7 +34,8 @@ use crate::ssh::{Connection, SshError};
 pub enum UserCommand {
     /// Create (or update) an internal ECS user
     ///
-    /// Runs create-internal-user.sh on a running appliance. The new
+    /// Runs create-internal-user.sh's Django steps on a running appliance
+    /// (names such as O'Brien or Müller-Lüdenscheidt are safe). The new
     /// passphrase is printed on stdout only when stdout is a terminal;
     /// otherwise (and with --json) --passphrase-file is required.
     #[command(after_help = "Example:\n  \
@@ -44,7 +50,7 @@ pub enum UserCommand {
         first: String,
         /// Last name
         last: String,
-        /// `f` or `m`
+        /// `f` or `m` (either case)
         #[arg(value_name = "f|m")]
         gender: String,
         /// Write the passphrase into this new file (mode 0600; it must not exist)
@@ -57,7 +63,7 @@ pub enum UserCommand {
 pub enum CertCommand {
     /// Create a client certificate and mail it to the user
     ///
-    /// Runs create-client-certificate.sh on a running appliance; it mails the
+    /// Runs create-client-certificate.sh's Django steps on a running appliance; it mails the
     /// PKCS#12 file to the user and prints its passphrase, which goes to stdout
     /// only when stdout is a terminal; otherwise (and with --json)
     /// --passphrase-file is required.
@@ -94,9 +100,9 @@ pub fn user(command: UserCommand, global: &GlobalArgs) -> Result<Outcome> {
     validate_name("LAST", &last)?;
     let gender: Gender = gender.parse().map_err(Error::usage)?;
     let helper = Helper {
-        command: appliance::create_internal_user(&email, &first, &last, gender),
-        prefix: "created/updated user ",
-        separator: " with passphrase ",
+        command: django_shell::create_internal_user(&email, &first, &last, gender),
+        prefix: django_shell::USER_RESULT,
+        separator: django_shell::USER_SEPARATOR,
         what: "user",
     };
     let json = serde_json::json!({"host": host, "email": email, "created": true});
@@ -113,13 +119,22 @@ pub fn cert(command: CertCommand, global: &GlobalArgs) -> Result<Outcome> {
     } = command;
     validate_email(&email)?;
     validate_name("CERT_NAME", &cert_name)?;
+    if cert_name.contains('/') {
+        // The name becomes the certificate subject's CN: `/CN=<name>/O=...`
+        // (ecs: ecs/pki/models.py:37-41).
+        return Err(Error::usage(format!(
+            "CERT_NAME `{}` contains `/`, which would break the certificate's subject (/CN=NAME/O=...); \
+choose a name without `/` (nothing was sent)",
+            printable(&cert_name)
+        )));
+    }
     if days == 0 {
         return Err(Error::usage("--days must be at least 1"));
     }
     let helper = Helper {
-        command: appliance::create_client_certificate(&email, &cert_name, days),
-        prefix: "Create and send certificate for ",
-        separator: " using passphrase ",
+        command: django_shell::create_client_certificate(&email, &cert_name, days),
+        prefix: django_shell::CERT_RESULT,
+        separator: django_shell::CERT_SEPARATOR,
         what: "certificate",
     };
     let json = serde_json::json!({
@@ -267,11 +282,16 @@ async fn run_helper(
             helper.what
         ));
     }
+    let stdin = match &helper.command.stdin {
+        Stdin::Bytes { data, .. } => Some(data.as_slice()),
+        _ => None,
+    };
     let output = connection
-        .exec(&helper.command.to_shell(), None)
+        .exec(&helper.command.to_shell(), stdin)
         .await
         .map_err(ssh)?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    // The Django shell exits 0 even when the Python failed: the result line
+    // and the verify line decide (django_shell::parse).
     if !output.status.success() {
         return Err(format!(
             "`{}` failed ({}){}",
@@ -280,26 +300,15 @@ async fn run_helper(
             super::push_env::ruled(without_passphrases(&output.stderr).as_bytes())
         ));
     }
-    passphrase(&stdout, helper.prefix, helper.separator).ok_or_else(|| {
-        format!(
-            "`{}` printed no `{}... {}...` line; the {} may exist without a passphrase for you \
-(its output is not shown: it may hold secrets)",
-            helper.command,
-            helper.prefix,
-            helper.separator.trim(),
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    match django_shell::parse(&stdout, helper.prefix, helper.separator) {
+        django_shell::Outcome::Done { passphrase } => Ok(passphrase),
+        django_shell::Outcome::Failed { reason } => Err(format!(
+            "the {} was not created: {reason}\n(a passphrase may have been set anyway: \
+running this again sets a new one; nothing is retried by itself)",
             helper.what
-        )
-    })
-}
-
-/// The passphrase from the helper's `PREFIX EMAIL SEPARATOR PASSPHRASE` line.
-fn passphrase(output: &str, prefix: &str, separator: &str) -> Option<String> {
-    output.lines().find_map(|line| {
-        let rest = line.trim().strip_prefix(prefix)?;
-        let (_email, pass) = rest.split_once(separator)?;
-        let pass = pass.trim();
-        (!pass.is_empty()).then(|| pass.to_owned())
-    })
+        )),
+    }
 }
 
 /// Stderr lines that do not mention a passphrase.
@@ -413,31 +422,7 @@ mod tests {
     }
 
     #[test]
-    fn passphrase_lines() {
-        let user =
-            "some noise\ncreated/updated user a@b.example with passphrase correct horse battery\n";
-        assert_eq!(
-            passphrase(user, "created/updated user ", " with passphrase ").as_deref(),
-            Some("correct horse battery")
-        );
-        let cert = "Create and send certificate for a@b.example using passphrase s3cr3t\n";
-        assert_eq!(
-            passphrase(
-                cert,
-                "Create and send certificate for ",
-                " using passphrase "
-            )
-            .as_deref(),
-            Some("s3cr3t")
-        );
-        assert_eq!(
-            passphrase(
-                "created/updated user a@b.example with passphrase \n",
-                "created/updated user ",
-                " with passphrase "
-            ),
-            None
-        );
+    fn passphrase_lines_are_kept_out_of_errors() {
         assert_eq!(
             without_passphrases(b"warning: x\nthe Passphrase is y\nerror: z\n"),
             "warning: x\nerror: z"

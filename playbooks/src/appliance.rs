@@ -9,7 +9,6 @@
 //! ([`parse_state`], [`parse_status`], [`status_text`]).
 
 use std::fmt;
-use std::str::FromStr;
 
 use crate::facts::Facts;
 use crate::remote_command::{Arg, RemoteCommand, Token};
@@ -241,51 +240,6 @@ pub fn clear_failed() -> RemoteCommand {
     RemoteCommand::exec("rm", ["-f", FAILED_FLAG])
 }
 
-/// `m` or `f`, as create-internal-user.sh takes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gender {
-    F,
-    M,
-}
-
-impl FromStr for Gender {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Gender, String> {
-        match s {
-            "f" => Ok(Gender::F),
-            "m" => Ok(Gender::M),
-            _ => Err(format!("gender must be `f` or `m`, not `{s}`")),
-        }
-    }
-}
-
-impl Gender {
-    fn letter(self) -> &'static str {
-        match self {
-            Gender::F => "f",
-            Gender::M => "m",
-        }
-    }
-}
-
-/// `create-internal-user.sh EMAIL FIRST LAST f|m`; prints the passphrase,
-/// so the output is secret.
-pub fn create_internal_user(email: &str, first: &str, last: &str, gender: Gender) -> RemoteCommand {
-    RemoteCommand::exec(
-        "create-internal-user.sh",
-        [email, first, last, gender.letter()],
-    )
-    .secret_output()
-}
-
-/// `create-client-certificate.sh EMAIL CERT_NAME DAYS`; prints the PKCS#12
-/// passphrase, so the output is secret.
-pub fn create_client_certificate(email: &str, name: &str, days: u32) -> RemoteCommand {
-    RemoteCommand::exec("create-client-certificate.sh", [email, name])
-        .arg(days.to_string())
-        .secret_output()
-}
-
 /// Prints one line per failed precondition of [`recover_from_backup`] and
 /// exits 1 when there is any: /data/ecs-storage-vault and /data/ecs-pgdump
 /// must be empty and no `ecs` database may exist.
@@ -343,8 +297,9 @@ pub fn ecs_run<A: Into<Arg>>(args: impl IntoIterator<Item = A>, tty: bool) -> Re
 }
 
 /// The fleet dashboard in one round trip: `KEY=value` lines (state, tags as
-/// `tag_NAME`, sha256 of /app/env.yml and /run/active-env.yml, uptime in
-/// seconds, disk use of /data and /volatile in percent, pending reboot, boot
+/// `tag_NAME`, sha256 of /app/env.yml and /run/active-env.yml and of the
+/// active env that /app/env.yml gives ([`ACTIVE_FROM_ENV_PROBE`]), uptime in
+/// seconds (PID 1's age: a container's /proc/uptime is its machine's), disk use of /data and /volatile in percent, pending reboot, boot
 /// id, `installed`), a `--` line, then the status page. Read it with [`parse_status`].
 pub fn status() -> RemoteCommand {
     let (state_line, tags) = (state_assignment(), TAGS.join(" "));
@@ -353,7 +308,8 @@ pub fn status() -> RemoteCommand {
 for t in {tags}; do printf 'tag_%s=%s\\n' $t \"$(cat /app/etc/tags/$t 2>/dev/null)\"; done\n\
 printf 'env_sha256=%s\\n' \"$(sha256sum {ENV_PATH} 2>/dev/null | cut -d' ' -f1)\"\n\
 printf 'active_env_sha256=%s\\n' \"$(sha256sum {ACTIVE_ENV_PATH} 2>/dev/null | cut -d' ' -f1)\"\n\
-printf 'uptime_seconds=%s\\n' \"$(cut -d. -f1 /proc/uptime)\"\n\
+{ACTIVE_FROM_ENV_PROBE}\n\
+printf 'uptime_seconds=%s\\n' \"$(ps -o etimes= -p 1 | tr -d ' ')\"\n\
 for d in data volatile; do [ -d /$d ] && df -P /$d | awk -v d=$d 'NR==2 {{sub(\"%\", \"\", $5); print \"disk_\" d \"_used_pct=\" $5}}'; done\n\
 if [ -e /var/run/reboot-required ]; then echo reboot_required=true; else echo reboot_required=false; fi\n\
 printf 'boot_id=%s\\n' \"$(cat /proc/sys/kernel/random/boot_id)\"\n\
@@ -374,6 +330,15 @@ pub fn parse_status(output: &str) -> (Facts, Option<String>) {
         status_text(page),
     )
 }
+
+/// Prints `active_from_env_sha256=` with the sha256 of what prepare-env
+/// writes to /run/active-env.yml from /app/env.yml: the file with its
+/// trailing newlines dropped by `$(cat ...)`, then `\nUSERDATA_TYPE: local`
+/// and no final newline (env.include:52-54,94-103; prepare-env.sh:8-15).
+/// The active env is never byte-equal to /app/env.yml; compare with this.
+const ACTIVE_FROM_ENV_PROBE: &str = "if [ -e /app/env.yml ]; then \
+printf 'active_from_env_sha256=%s\\n' \"$(printf '%s\\nUSERDATA_TYPE: local' \"$(cat /app/env.yml)\" | sha256sum | cut -d' ' -f1)\"; \
+else echo active_from_env_sha256=; fi";
 
 /// Prints `installed=true` once the highstate has put the appliance's helper
 /// scripts on the PATH, `installed=false` before (part of [`status`]).
@@ -415,6 +380,25 @@ pub fn update_progress() -> RemoteCommand {
         "u=$(systemctl is-active appliance-update 2>/dev/null); \
 if systemctl list-jobs 2>/dev/null | grep -q appliance-update; then u=queued; fi; \
 printf 'update=%s\\n' \"$u\"; {}",
+        state().to_shell()
+    ))
+}
+
+/// `systemctl --no-block restart UNIT`: returns once the job is queued.
+pub fn restart_no_block(unit: &str) -> RemoteCommand {
+    RemoteCommand::exec("systemctl", ["--no-block", "restart", unit])
+}
+
+/// While a restart of the appliance applies an env: `update=queued` while
+/// systemd still has a job for the appliance or one of its prepare units
+/// (the restart may not have begun yet, and the old instance still looks
+/// active), `update=idle` after; then what [`state`] prints. Read it with
+/// [`parse_update_progress`].
+pub fn restart_progress() -> RemoteCommand {
+    RemoteCommand::script(format!(
+        "if systemctl list-jobs --no-legend 2>/dev/null | \
+grep -qE '(^| )(appliance|prepare-env|prepare-appliance|prepare-ecs)\\.service '; \
+then echo update=queued; else echo update=idle; fi; {}",
         state().to_shell()
     ))
 }
@@ -477,37 +461,6 @@ mod tests {
             .arg(script)
             .output()
             .unwrap()
-    }
-
-    #[test]
-    fn user_creation_quotes_every_value() {
-        let cmd = create_internal_user("a@b.example", "Mary Ann", HOSTILE, Gender::F);
-        assert_eq!(
-            cmd.to_shell(),
-            "create-internal-user.sh a@b.example 'Mary Ann' 'O'\\''Brien; touch /tmp/x' f"
-        );
-        assert!(cmd.secret_output);
-        // The hostile name reaches the program as one argument, nothing else runs.
-        let probe = cmd
-            .to_shell()
-            .replacen("create-internal-user.sh", "printf '[%s]\\n'", 1);
-        let out = sh(&probe);
-        assert_eq!(
-            String::from_utf8(out.stdout).unwrap(),
-            "[a@b.example]\n[Mary Ann]\n[O'Brien; touch /tmp/x]\n[f]\n"
-        );
-        assert_eq!(
-            "x".parse::<Gender>().unwrap_err(),
-            "gender must be `f` or `m`, not `x`"
-        );
-    }
-
-    #[test]
-    fn certificate_creation() {
-        assert_eq!(
-            create_client_certificate("a@b.example", HOSTILE, 7).to_shell(),
-            "create-client-certificate.sh a@b.example 'O'\\''Brien; touch /tmp/x' 7"
-        );
     }
 
     #[test]

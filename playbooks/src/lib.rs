@@ -9,6 +9,7 @@
 
 pub mod appliance;
 mod condition;
+pub mod django_shell;
 mod error;
 mod facts;
 mod paths;

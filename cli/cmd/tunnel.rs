@@ -1,8 +1,9 @@
 //! `ecsfleet tunnel HOST metrics|alerts|grafana|pghero [--port P]`: local
 //! port forwarding over the SSH connection to the monitoring services the
 //! appliance keeps off the network (APPLIANCE.md: Prometheus
-//! 172.17.0.1:9090, Alertmanager 172.17.0.1:9093, Grafana localhost:3000,
-//! pghero localhost:5081). Listens on 127.0.0.1 only, prints the local URL,
+//! 172.17.0.1:9090, Alertmanager 172.17.0.1:9093, Grafana 127.0.0.1:3000,
+//! pghero 127.0.0.1:5081; the units bind exactly there: grafana.service:23,
+//! pghero-container.service:16, and `localhost` may resolve to ::1 first). Listens on 127.0.0.1 only, prints the local URL,
 //! and forwards every connection through one SSH connection until Ctrl-C.
 
 use std::io::Write as _;
@@ -41,9 +42,9 @@ pub enum Service {
     Metrics,
     /// Alertmanager, 172.17.0.1:9093
     Alerts,
-    /// Grafana, localhost:3000
+    /// Grafana, 127.0.0.1:3000 (grafana.service:23)
     Grafana,
-    /// pghero, localhost:5081
+    /// pghero, 127.0.0.1:5081 (pghero-container.service:16)
     Pghero,
 }
 
@@ -53,8 +54,8 @@ impl Service {
         match self {
             Service::Metrics => ("172.17.0.1", 9090),
             Service::Alerts => ("172.17.0.1", 9093),
-            Service::Grafana => ("localhost", 3000),
-            Service::Pghero => ("localhost", 5081),
+            Service::Grafana => ("127.0.0.1", 3000),
+            Service::Pghero => ("127.0.0.1", 5081),
         }
     }
 
@@ -155,5 +156,20 @@ pub fn run(args: TunnelArgs, global: &GlobalArgs) -> Result<Outcome> {
 async fn until_closed(connection: &crate::ssh::Connection) {
     while !connection.is_closed() {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Grafana and pghero bind 127.0.0.1 exactly (grafana.service:23,
+    /// pghero-container.service:16); `localhost` may resolve to ::1 first.
+    #[test]
+    fn targets_are_where_the_real_units_listen() {
+        assert_eq!(Service::Grafana.remote(), ("127.0.0.1", 3000));
+        assert_eq!(Service::Pghero.remote(), ("127.0.0.1", 5081));
+        assert_eq!(Service::Metrics.remote(), ("172.17.0.1", 9090));
+        assert_eq!(Service::Alerts.remote(), ("172.17.0.1", 9093));
     }
 }

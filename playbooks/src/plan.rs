@@ -117,6 +117,11 @@ pub enum WaitUntil {
     Running,
     Stopped,
     Failed,
+    /// appliance-update is no longer queued or activating. A failed unit
+    /// fails the wait at once with the appliance's own status text (a failed
+    /// highstate leaves "Appliance Error: salt-call state.highstate failed
+    /// with error N", no flag, the unit failed: appliance-update.sh:207-222).
+    UpdateDone,
     /// Done when the command exits 0.
     Command(RemoteCommand),
 }
@@ -177,6 +182,7 @@ impl WaitUntil {
     pub fn probe(&self) -> RemoteCommand {
         match self {
             WaitUntil::Command(command) => command.clone(),
+            WaitUntil::UpdateDone => appliance::update_progress(),
             _ => appliance::state(),
         }
     }
@@ -190,12 +196,27 @@ impl WaitUntil {
                 WaitOutcome::Pending { status: None }
             };
         }
+        if let WaitUntil::UpdateDone = self {
+            let (update, _state, status) = appliance::parse_update_progress(stdout);
+            return match update.as_str() {
+                "activating" | "queued" | "reloading" | "deactivating" => {
+                    WaitOutcome::Pending { status }
+                }
+                "failed" => WaitOutcome::Failed {
+                    reason: format!(
+                        "appliance-update failed: {} (journalctl -u appliance-update)",
+                        status.unwrap_or_else(|| "no status text".to_owned())
+                    ),
+                },
+                _ => WaitOutcome::Done,
+            };
+        }
         let (state, status) = appliance::parse_state(stdout);
         let done = match self {
             WaitUntil::Running => state == AppState::Running,
             WaitUntil::Stopped => matches!(state, AppState::Stopped | AppState::Failed),
             WaitUntil::Failed => state == AppState::Failed,
-            WaitUntil::Command(_) => unreachable!("handled above"),
+            WaitUntil::Command(_) | WaitUntil::UpdateDone => unreachable!("handled above"),
         };
         if done {
             WaitOutcome::Done
@@ -308,6 +329,7 @@ impl fmt::Display for Action {
                     WaitUntil::Running => f.write_str("wait until running")?,
                     WaitUntil::Stopped => f.write_str("wait until stopped")?,
                     WaitUntil::Failed => f.write_str("wait until failed")?,
+                    WaitUntil::UpdateDone => f.write_str("wait until appliance-update is done")?,
                     WaitUntil::Command(c) => write!(f, "wait until $ {c}")?,
                 }
                 write!(
@@ -395,6 +417,24 @@ mod tests {
         );
         assert_eq!(
             WaitUntil::Stopped.judge(0, "state=failed"),
+            WaitOutcome::Done
+        );
+        let update = WaitUntil::UpdateDone;
+        assert_eq!(
+            update.judge(0, "update=activating\nstate=running\n"),
+            WaitOutcome::Pending { status: None }
+        );
+        assert_eq!(
+            update.judge(
+                0,
+                "update=failed\nstate=running\n<h2>Appliance Error</h2><p>salt-call state.highstate failed with error 2</p>"
+            ),
+            WaitOutcome::Failed {
+                reason: "appliance-update failed: Appliance Error: salt-call state.highstate failed with error 2 (journalctl -u appliance-update)".into()
+            }
+        );
+        assert_eq!(
+            update.judge(0, "update=inactive\nstate=running\n"),
             WaitOutcome::Done
         );
         let cmd = WaitUntil::Command(RemoteCommand::new("true"));

@@ -465,6 +465,7 @@ impl<'a> Renderer<'a> {
                     Until::Running => WaitUntil::Running,
                     Until::Stopped => WaitUntil::Stopped,
                     Until::Failed => WaitUntil::Failed,
+                    Until::UpdateDone => WaitUntil::UpdateDone,
                     Until::Command(text) => {
                         let probe = self.shell(step, "wait.until", text)?;
                         probe.validate().map_err(|e| {

@@ -45,6 +45,8 @@ pub enum Until {
     Running,
     Stopped,
     Failed,
+    /// appliance-update has ended (see [`crate::WaitUntil::UpdateDone`]).
+    UpdateDone,
     /// A shell command (a template, quoted like `run`) that exits 0 when done.
     Command(Text),
 }
@@ -398,6 +400,7 @@ fn read_kind(
                             "running" => Until::Running,
                             "stopped" => Until::Stopped,
                             "failed" => Until::Failed,
+                            "update_done" => Until::UpdateDone,
                             _ => Until::Command(t),
                         })
                     }

@@ -3,6 +3,8 @@
 # cluster, then every executable in /usr/lib/ecs-lab/firstboot.d in order.
 set -euo pipefail
 . /usr/lib/ecs-lab/lib.sh
+# Stand-ins that run as app (gosu app dehydrated ...) record calls too.
+[ -e "$LAB/calls.jsonl" ] || install -m 0666 /dev/null "$LAB/calls.jsonl"
 if [ ! -d /etc/postgresql/15/main ]; then
     pg_createcluster 15 main >/dev/null
 fi

@@ -14,7 +14,7 @@ for pair in sshd:openssh-server ssh:openssh-client sudo:sudo gpg:gnupg unshare:u
             nsenter:util-linux locale-gen:locales python3:python3 tar:tar \
             pdftoppm:poppler-utils zbarimg:zbar-tools isoinfo:genisoimage vagrant:vagrant strace:strace \
             groff:groff-base script:bsdutils systemd-nspawn:systemd-container \
-            debootstrap:debootstrap git:git; do
+            debootstrap:debootstrap git:git named-checkzone:bind9-utils; do
     cmd=${pair%%:*} pkg=${pair#*:}
     command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need_apt+=("$pkg")
 done

@@ -233,15 +233,21 @@ fn push_env_sends_nothing_when_env_check_fails() {
     let name = ops.lab.name(0);
     ops.lab.ssh_ok(&name, "echo old > /app/env.yml");
     let env = ops.new_env(&name, &format!("{name}.ecs.test"));
-    // Without the #cloud-config header the appliance would not read it.
-    let broken = env.replacen("#cloud-config\n", "", 1);
+    // A database other than ecs breaks backup, restore and update (they
+    // hard-code it): an error.
+    let broken = env.replacen("\necs:\n", "\necs:\n  database: other\n", 1);
+    assert_ne!(broken, env);
     std::fs::write(ops.env_path(&name), &broken).unwrap();
     let calls_before = ops.calls(&name);
 
     let ran = ops.run(&["push-env", &name, "--yes"]);
     assert_eq!(ran.code, 2, "{ran:#?}");
     let path = ops.env_path(&name).display().to_string();
-    assert!(ran.stderr.contains(&format!("{path}:1:1: ")), "{ran:#?}");
+    assert!(
+        ran.stderr.contains(&format!("{path}:"))
+            && ran.stderr.contains(": ecs.database: is not ecs: "),
+        "{ran:#?}"
+    );
     assert!(
         ran.stderr
             .contains(&format!("error: {name}: {path} has 1 error(s)")),

@@ -80,39 +80,13 @@ fn walk<W: io::Write>(
             builder.append_dir(&rel, child.path())?;
             walk(root, &rel, exclude, builder, entries)?;
         } else {
-            if kind.is_symlink() {
-                check_link(root, &rel, &std::fs::read_link(child.path())?)?;
-            }
-            // Files and symlinks (kept as links: follow_symlinks is off).
+            // Files and symlinks, kept as links (follow_symlinks is off):
+            // nothing on this side reads through a link, whatever its target.
+            // On the host a link means what it meant in the checkout: the
+            // appliance's own pillar/custom-env.sls -> /run/active-env.yml
+            // (pillar/env.sls:1-7) must arrive as that link.
             builder.append_path_with_name(child.path(), &rel)?;
         }
-    }
-    Ok(())
-}
-
-/// A link may point within the tree only: on the host an absolute or
-/// escaping link would reach the host's own files (`/etc`, `../../root`).
-fn check_link(root: &Path, rel: &Path, target: &Path) -> io::Result<()> {
-    let mut depth: usize = rel.components().count().saturating_sub(1);
-    let mut escapes = target.is_absolute();
-    for component in target.components() {
-        match component {
-            std::path::Component::ParentDir if depth == 0 => escapes = true,
-            std::path::Component::ParentDir => depth -= 1,
-            std::path::Component::Normal(_) => depth += 1,
-            _ => {}
-        }
-    }
-    if escapes {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "{}: the symlink {} -> {} points outside the tree",
-                root.display(),
-                rel.display(),
-                target.display()
-            ),
-        ));
     }
     Ok(())
 }
@@ -227,18 +201,42 @@ mod tests {
     }
 
     #[test]
-    fn links_out_of_the_tree_are_refused() {
+    fn links_are_packed_as_links_never_followed() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
-        std::os::unix::fs::symlink("../x", dir.path().join("a/b/inside")).unwrap();
-        assert!(pack(dir.path(), &[]).is_ok());
-        for bad in ["/etc", "../../../x", "../../.."] {
-            let link = dir.path().join("a/b/bad");
-            let _ = std::fs::remove_file(&link);
-            std::os::unix::fs::symlink(bad, &link).unwrap();
-            let error = pack(dir.path(), &[]).err().unwrap().to_string();
-            assert!(error.contains("points outside the tree"), "{bad}: {error}");
+        std::fs::create_dir_all(dir.path().join("pillar")).unwrap();
+        std::os::unix::fs::symlink(
+            "/run/active-env.yml",
+            dir.path().join("pillar/custom-env.sls"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("/etc/shadow", dir.path().join("pillar/shadow")).unwrap();
+        let archive = pack(dir.path(), &[]).unwrap();
+        let mut links = Vec::new();
+        for entry in tar::Archive::new(flate2::read::GzDecoder::new(&archive.bytes[..]))
+            .entries()
+            .unwrap()
+        {
+            let entry = entry.unwrap();
+            if entry.header().entry_type().is_symlink() {
+                links.push((
+                    entry.path().unwrap().display().to_string(),
+                    entry.link_name().unwrap().unwrap().display().to_string(),
+                    entry.header().size().unwrap(),
+                ));
+            }
         }
+        links.sort();
+        assert_eq!(
+            links,
+            [
+                (
+                    "pillar/custom-env.sls".to_string(),
+                    "/run/active-env.yml".to_string(),
+                    0
+                ),
+                ("pillar/shadow".to_string(), "/etc/shadow".to_string(), 0),
+            ]
+        );
     }
 
     #[test]

@@ -6,11 +6,12 @@ use std::path::Path;
 
 use pgp::composed::{Deserializable as _, SignedSecretKey};
 use rsa::pkcs1::DecodeRsaPrivateKey as _;
+use rsa::pkcs8::DecodePrivateKey as _;
 
 use crate::error::Error;
 use crate::loader::load;
 use crate::node::{Node, Pos, Value};
-use crate::schema::{Field, Kind, ROOT};
+use crate::schema::{Field, Kind, Note, ROOT};
 
 /// How bad a finding is: errors stop a push, warnings do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -98,8 +99,14 @@ pub fn check(text: &str, path: &Path, file_mode: Option<u32>) -> Vec<Finding> {
             ),
         );
     }
+    // No appliance code reads the header; cloud-init does, when the env is
+    // user-data on a cidata drive (env-package.sh).
     if text.lines().next() != Some("#cloud-config") {
-        c.error(TOP, "", "the first line must be '#cloud-config'");
+        c.warning(
+            TOP,
+            "",
+            "the first line is not '#cloud-config': the appliance does not need it, but cloud-init ignores the file as user-data (a cidata seed) without it",
+        );
     }
     let doc = match load(text) {
         Ok(doc) => doc,
@@ -122,8 +129,10 @@ pub fn check(text: &str, path: &Path, file_mode: Option<u32>) -> Vec<Finding> {
     }
     shape(&mut c, &doc, ROOT, "", TOP);
     keys_parse(&mut c, &doc);
+    ssl(&mut c, &doc);
     domains(&mut c, &doc);
     storage(&mut c, &doc);
+    ecs(&mut c, &doc);
     c.findings.sort_by_key(|f| (f.line, f.col));
     c.findings
 }
@@ -152,6 +161,32 @@ fn kind_name(kind: &Kind) -> &'static str {
         Kind::StrList => "a list",
         Kind::Map(_) => "a mapping",
         Kind::MapList(_) => "a list of mappings",
+        Kind::AnyMap => "a mapping",
+    }
+}
+
+/// flatyaml crashes on a key that is not a string anywhere under the roots
+/// it flattens; Salt reads such keys, but keep one rule for the whole env.
+fn string_keys(c: &mut Checker, node: &Node, path: &str) {
+    match &node.value {
+        Value::Map(entries) => {
+            for entry in entries {
+                match &entry.key.value {
+                    Value::Str(key) => string_keys(c, &entry.value, &join(path, key)),
+                    other => c.error(
+                        entry.key.pos,
+                        path,
+                        format!("key is {}; keys must be strings", other.kind()),
+                    ),
+                }
+            }
+        }
+        Value::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                string_keys(c, item, &format!("{path}.{i}"));
+            }
+        }
+        _ => {}
     }
 }
 
@@ -171,7 +206,25 @@ fn shape(c: &mut Checker, node: &Node, fields: &[Field], path: &str, owner: Pos)
         };
         let here = join(path, key);
         match fields.iter().find(|f| f.name == key) {
-            Some(field) => value(c, &entry.value, field, &here, entry.key.pos),
+            Some(Field {
+                note: Note::Dead(why),
+                ..
+            }) => {
+                c.warning(
+                    entry.key.pos,
+                    &here,
+                    format!(
+                        "nothing in the appliance reads this key (no reader): {why}; remove it"
+                    ),
+                );
+                string_keys(c, &entry.value, &here);
+            }
+            Some(field) => {
+                if let Note::Deprecated(instead) = field.note {
+                    c.warning(entry.key.pos, &here, format!("is deprecated: {instead}"));
+                }
+                value(c, &entry.value, field, &here, entry.key.pos);
+            }
             None => {
                 let hint = suggest(key, fields.iter().map(|f| f.name))
                     .map(|s| format!(" (did you mean '{}'?)", join(path, s)))
@@ -226,6 +279,7 @@ fn value(c: &mut Checker, node: &Node, field: &Field, path: &str, owner: Pos) {
             }
         }
         (Kind::Map(fields), Value::Map(_)) => shape(c, node, fields, path, owner),
+        (Kind::AnyMap, Value::Map(_)) => string_keys(c, node, path),
         (Kind::MapList(fields), Value::Seq(items)) => {
             for (i, item) in items.iter().enumerate() {
                 let here = format!("{path}.{i}");
@@ -248,20 +302,9 @@ fn value(c: &mut Checker, node: &Node, field: &Field, path: &str, owner: Pos) {
 fn keys_parse(c: &mut Checker, doc: &Node) {
     if let Some(node) = doc.at("appliance.dkim.key")
         && let Some(pem) = node.as_str()
+        && let Err(message) = dkim_key(pem)
     {
-        if pem.contains("-----BEGIN PRIVATE KEY-----") {
-            c.error(
-                node.pos,
-                "appliance.dkim.key",
-                "is a PKCS#8 key; the appliance expects a PKCS#1 'BEGIN RSA PRIVATE KEY' PEM",
-            );
-        } else if rsa::RsaPrivateKey::from_pkcs1_pem(pem.trim()).is_err() {
-            c.error(
-                node.pos,
-                "appliance.dkim.key",
-                "is not a PEM RSA private key (-----BEGIN RSA PRIVATE KEY-----)",
-            );
-        }
+        c.error(node.pos, "appliance.dkim.key", message);
     }
     for path in [
         "appliance.backup.encrypt",
@@ -281,6 +324,95 @@ fn keys_parse(c: &mut Checker, doc: &Node) {
                     "is not an ASCII-armored OpenPGP secret key (-----BEGIN PGP PRIVATE KEY BLOCK-----)",
                 );
             }
+        }
+    }
+}
+
+/// opendkim 2.10.3 reads a key starting with `-----` by OpenSSL's
+/// `PEM_read_bio_PrivateKey` (libopendkim/dkim.c:1135-1156) and signs with
+/// RSA: an unencrypted RSA key as PKCS#1 (`openssl genrsa` before OpenSSL 3,
+/// Xenial's) or PKCS#8 (`openssl genrsa` of OpenSSL 3) both work.
+fn dkim_key(pem: &str) -> Result<(), &'static str> {
+    let pem = pem.trim();
+    if pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        || pem.contains("Proc-Type: 4,ENCRYPTED")
+    {
+        return Err("is an encrypted key; opendkim reads it unattended, so it must be unencrypted");
+    }
+    if pem.starts_with("-----BEGIN PRIVATE KEY-----") {
+        return match rsa::RsaPrivateKey::from_pkcs8_pem(pem) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(
+                "is a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----) but not a valid RSA private key; opendkim 2.10 signs with RSA keys only",
+            ),
+        };
+    }
+    match rsa::RsaPrivateKey::from_pkcs1_pem(pem) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(
+            "is not a PEM RSA private key (-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----)",
+        ),
+    }
+}
+
+/// A single-line value that names a file rather than holding PEM text.
+fn looks_like_path(value: &str) -> bool {
+    let v = value.trim();
+    !v.contains('\n')
+        && !v.contains(' ')
+        && (v.starts_with('/')
+            || v.starts_with("~/")
+            || v.starts_with("./")
+            || v.starts_with("../")
+            || [".pem", ".key", ".crt", ".cert", ".cer"]
+                .iter()
+                .any(|ext| v.to_ascii_lowercase().ends_with(ext)))
+}
+
+/// `ssl.key` and `ssl.cert` are written as they are to files by
+/// prepare-ssl.sh:15-22, and only when both are set.
+fn ssl(c: &mut Checker, doc: &Node) {
+    let set = |name: &str| {
+        doc.at(&format!("appliance.ssl.{name}"))
+            .and_then(Node::as_str)
+            .is_some_and(|v| !v.trim().is_empty())
+    };
+    for (name, other, file) in [
+        ("key", "cert", "/app/etc/server.key.pem"),
+        ("cert", "key", "/app/etc/server.cert.pem"),
+    ] {
+        let path = format!("appliance.ssl.{name}");
+        let Some(node) = doc.at(&path) else {
+            continue;
+        };
+        let Some(value) = node.as_str().filter(|v| !v.trim().is_empty()) else {
+            continue;
+        };
+        if looks_like_path(value) {
+            c.error(
+                node.pos,
+                &path,
+                format!(
+                    "is a file path; the appliance writes this value itself to {file}, so it must be the PEM text (-----BEGIN ...), not a path"
+                ),
+            );
+        } else if !value.contains("-----BEGIN ") {
+            c.error(
+                node.pos,
+                &path,
+                format!(
+                    "is not PEM text (-----BEGIN ...); the appliance writes it as it is to {file}"
+                ),
+            );
+        }
+        if !set(other) {
+            c.warning(
+                node.pos,
+                &path,
+                format!(
+                    "is set but appliance.ssl.{other} is not: the appliance uses key and cert only when both are set, else Let's Encrypt or a self-signed certificate"
+                ),
+            );
         }
     }
 }
@@ -330,19 +462,6 @@ fn domains(c: &mut Checker, doc: &Node) {
             "is not a valid DNS name",
         );
     }
-    if let Some(hosts) = doc.at("appliance.allowed_hosts")
-        && let Some(list) = hosts.as_str()
-        && !list
-            .split([' ', ','])
-            .filter(|h| !h.is_empty())
-            .any(|h| h == domain)
-    {
-        c.error(
-            hosts.pos,
-            "appliance.allowed_hosts",
-            "does not include appliance.domain",
-        );
-    }
     if let Some(settings) = doc.at("ecs.settings")
         && settings.as_str().is_some()
     {
@@ -369,7 +488,11 @@ fn storage(c: &mut Checker, doc: &Node) {
         }) => *b,
         _ => false,
     };
-    let has_setup = matches!(doc.at("appliance.storage.setup"), Some(n) if n.as_str().is_some_and(|s| !s.trim().is_empty()));
+    let has_setup = match doc.at("appliance.storage.setup").map(|n| &n.value) {
+        Some(Value::Str(s)) => !s.trim().is_empty(),
+        Some(Value::Map(entries)) => !entries.is_empty(),
+        _ => false,
+    };
     let looked_for: Vec<&str> = ["data", "volatile"]
         .into_iter()
         .filter(|n| !flag(n))
@@ -396,9 +519,80 @@ fn storage(c: &mut Checker, doc: &Node) {
     }
 }
 
+/// What ECS does with `ecs.database` and `ecs.userswitcher`.
+fn ecs(c: &mut Checker, doc: &Node) {
+    if let Some(node) = doc.at("ecs.database")
+        && let Some(name) = node.as_str()
+        && !name.trim().is_empty()
+        && name.trim() != "ecs"
+    {
+        c.error(
+            node.pos,
+            "ecs.database",
+            "is not ecs: backup, restore and update use the database ecs whatever this says (appliance-backup.sh, recover-from-backup.sh, appliance-update.sh); remove the key or set it to ecs",
+        );
+    }
+    let Some(ecs) = doc
+        .entry("ecs")
+        .filter(|e| matches!(e.value.value, Value::Map(_)))
+    else {
+        return;
+    };
+    let set = doc.at("ecs.userswitcher.enabled").is_some_and(|n| {
+        !matches!(&n.value, Value::Null) && n.as_str().is_none_or(|s| !s.trim().is_empty())
+    });
+    if !set {
+        let at = match doc.at("ecs.userswitcher.enabled") {
+            Some(n) => n.pos,
+            None => ecs
+                .value
+                .entry("userswitcher")
+                .map_or(ecs.key.pos, |e| e.key.pos),
+        };
+        c.warning(
+            at,
+            "ecs.userswitcher.enabled",
+            "is not set: ECS then turns the user switcher on (switching to test users, meant for development); set it to false",
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const EXAMPLE: &str = include_str!("../example/env.yml");
+
+    /// Every finding for `text`, as `env check` prints them.
+    fn findings(text: &str) -> Vec<String> {
+        check(text, Path::new("env.yml"), Some(0o600))
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// The 1-based line where `needle` first stands in `text`.
+    fn line_of(text: &str, needle: &str) -> usize {
+        let at = text.find(needle).unwrap_or_else(|| panic!("no {needle:?}"));
+        text[..at].matches('\n').count() + 1
+    }
+
+    /// The example with `from` replaced by `to` once (`from` must be there).
+    fn edit(from: &str, to: &str) -> String {
+        assert!(EXAMPLE.contains(from), "example lacks {from:?}");
+        EXAMPLE.replacen(from, to, 1)
+    }
+
+    /// The example with its DKIM key replaced by `pem`.
+    fn with_dkim(pem: &str) -> String {
+        let start = EXAMPLE
+            .find("      -----BEGIN RSA PRIVATE KEY-----")
+            .unwrap();
+        let end = EXAMPLE.find("-----END RSA PRIVATE KEY-----\n").unwrap()
+            + "-----END RSA PRIVATE KEY-----\n".len();
+        let indented: String = pem.lines().map(|l| format!("      {l}\n")).collect();
+        format!("{}{indented}{}", &EXAMPLE[..start], &EXAMPLE[end..])
+    }
 
     #[test]
     fn suggests_typos() {
@@ -408,5 +602,258 @@ mod tests {
         );
         assert_eq!(suggest("domian", ["domain"].into_iter()), Some("domain"));
         assert_eq!(suggest("zzz", ["domain", "ssl"].into_iter()), None);
+    }
+
+    #[test]
+    fn the_example_has_no_finding() {
+        assert_eq!(findings(EXAMPLE), Vec::<String>::new());
+    }
+
+    #[test]
+    fn dkim_key_from_openssl3_genrsa_pkcs8_is_accepted() {
+        let pem = include_str!("../tests/fixtures/dkim-genrsa-openssl3.pem");
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert_eq!(findings(&with_dkim(pem)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn dkim_key_as_traditional_pkcs1_is_accepted() {
+        let pem = include_str!("../tests/fixtures/dkim-traditional.pem");
+        assert!(pem.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
+        assert_eq!(findings(&with_dkim(pem)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn dkim_key_encrypted_or_not_rsa_is_an_error() {
+        let line = line_of(EXAMPLE, "      -----BEGIN RSA PRIVATE KEY-----");
+        let text = with_dkim(include_str!("../tests/fixtures/dkim-encrypted.pem"));
+        assert_eq!(
+            findings(&text),
+            [format!(
+                "env.yml:{line}:7: appliance.dkim.key: is an encrypted key; opendkim reads it unattended, so it must be unencrypted"
+            )]
+        );
+        let text = with_dkim(include_str!("../tests/fixtures/dkim-ec.pem"));
+        assert_eq!(
+            findings(&text),
+            [format!(
+                "env.yml:{line}:7: appliance.dkim.key: is a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----) but not a valid RSA private key; opendkim 2.10 signs with RSA keys only"
+            )]
+        );
+        let text = edit(
+            "      -----BEGIN RSA PRIVATE KEY-----\n",
+            "      -----BEGIN RSA PRIVATE KEY-----\n      garbage\n",
+        );
+        assert_eq!(
+            findings(&text),
+            [format!(
+                "env.yml:{line}:7: appliance.dkim.key: is not a PEM RSA private key (-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----)"
+            )]
+        );
+    }
+
+    #[test]
+    fn top_level_keys_the_appliance_reads_are_accepted() {
+        let text = edit(
+            "disable_root: false\n",
+            "disable_root: false\n\
+             http_proxy: http://proxy.example.org:3128\n\
+             no_proxy: localhost,127.0.0.1\n\
+             kernel:\n  xenial:\n    base: linux-generic-hwe-16.04\n\
+             ssh_authorized_keys:\n  - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI op@example.org\n\
+             ssh_deprecated_keys:\n  - ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ old@example.org\n",
+        )
+        .replacen("ssh_authorized_keys:\n  # - ", "# ", 1)
+        .replacen("ssh_deprecated_keys:\n  # keys", "# keys", 1);
+        assert_eq!(findings(&text), Vec::<String>::new());
+    }
+
+    #[test]
+    fn kernel_and_storage_setup_take_any_mapping_with_string_keys() {
+        let text = edit(
+            "    ignore:\n      volatile: true\n      data: true\n",
+            "    setup:\n      parted:\n        /dev/vdb:\n          type: gpt\n    ignore:\n      volatile: true\n      data: false\n",
+        );
+        assert_eq!(findings(&text), Vec::<String>::new());
+        let text = edit(
+            "disable_root: false\n",
+            "disable_root: false\nkernel:\n  1: x\n",
+        );
+        let line = line_of(&text, "  1: x");
+        assert_eq!(
+            findings(&text),
+            [format!(
+                "env.yml:{line}:3: kernel: key is an integer; keys must be strings"
+            )]
+        );
+        let text = edit(
+            "disable_root: false\n",
+            "disable_root: false\nkernel: linux\n",
+        );
+        let line = line_of(&text, "kernel: linux");
+        assert_eq!(
+            findings(&text),
+            [format!(
+                "env.yml:{line}:9: kernel: expected a mapping, found a string"
+            )]
+        );
+    }
+
+    #[test]
+    fn extra_files_content_is_a_deprecated_alias_of_contents() {
+        let text = edit(
+            "  storage:\n",
+            "  extra:\n    files:\n      - path: /etc/motd\n        content: hello\n  storage:\n",
+        );
+        let line = line_of(&text, "        content: hello");
+        assert_eq!(
+            findings(&text),
+            [format!(
+                "env.yml:{line}:9: appliance.extra.files.0.content: warning: is deprecated: use contents (prepare-extra.sh still writes content, with a warning, and prefers it over contents)"
+            )]
+        );
+    }
+
+    #[test]
+    fn keys_nothing_reads_are_warnings_naming_why() {
+        let text = edit(
+            "  domain: ecs.example.org\n",
+            "  domain: ecs.example.org\n  allowed_hosts: ecs.example.org testecs\n",
+        )
+        .replacen(
+            "  userswitcher:\n    enabled: false\n",
+            "  migrate:\n    auto: true\n  userswitcher:\n    enabled: false\n    parameter: -it\n",
+            1,
+        )
+        .replacen(
+            "disable_root: false\n",
+            "disable_root: false\nstorage:\n  parted: {}\n",
+            1,
+        );
+        let at = |needle: &str| line_of(&text, needle);
+        assert_eq!(
+            findings(&text),
+            [
+                format!(
+                    "env.yml:{}:1: storage: warning: nothing in the appliance reads this key (no reader): only salt/storage/init.sls reads it and no top file or include applies that state; appliance.storage.setup is the key that is read; remove it",
+                    at("storage:\n  parted")
+                ),
+                format!(
+                    "env.yml:{}:3: appliance.allowed_hosts: warning: nothing in the appliance reads this key (no reader): nginx's server_name is appliance.domain (prepare-nginx.sh) and Django's ALLOWED_HOSTS is set in ecs.settings; remove it",
+                    at("  allowed_hosts:")
+                ),
+                format!(
+                    "env.yml:{}:5: ecs.migrate.auto: warning: nothing in the appliance reads this key (no reader): prepare-ecs.sh migrates whenever the ECS commit changes, whatever this says; remove it",
+                    at("    auto: true")
+                ),
+                format!(
+                    "env.yml:{}:5: ecs.userswitcher.parameter: warning: nothing in the appliance reads this key (no reader): only ecs.userswitcher.enabled reaches ECS (ECS_USERSWITCHER_ENABLED in docker-compose.yml); remove it",
+                    at("    parameter: -it")
+                ),
+            ]
+        );
+        // A dead key's value is not held to a type (nothing reads it).
+        let text = edit(
+            "  domain: ecs.example.org\n",
+            "  domain: ecs.example.org\n  allowed_hosts: [a, b]\n",
+        );
+        assert_eq!(findings(&text).len(), 1, "{:?}", findings(&text));
+    }
+
+    #[test]
+    fn ssl_key_and_cert_are_pem_text_not_paths() {
+        let text = edit(
+            "    client_certs_mandatory: false\n",
+            "    client_certs_mandatory: false\n    key: /etc/ssl/private/ecs.key.pem\n    cert: server-cert.pem\n",
+        );
+        let (k, c) = (
+            line_of(&text, "    key: /etc"),
+            line_of(&text, "    cert: server"),
+        );
+        assert_eq!(
+            findings(&text),
+            [
+                format!(
+                    "env.yml:{k}:10: appliance.ssl.key: is a file path; the appliance writes this value itself to /app/etc/server.key.pem, so it must be the PEM text (-----BEGIN ...), not a path"
+                ),
+                format!(
+                    "env.yml:{c}:11: appliance.ssl.cert: is a file path; the appliance writes this value itself to /app/etc/server.cert.pem, so it must be the PEM text (-----BEGIN ...), not a path"
+                ),
+            ]
+        );
+        let text = edit(
+            "    client_certs_mandatory: false\n",
+            "    client_certs_mandatory: false\n    cert: |\n      -----BEGIN CERTIFICATE-----\n      MIIB\n      -----END CERTIFICATE-----\n    key: not a key\n",
+        );
+        let k = line_of(&text, "    key: not");
+        assert_eq!(
+            findings(&text),
+            [format!(
+                "env.yml:{k}:10: appliance.ssl.key: is not PEM text (-----BEGIN ...); the appliance writes it as it is to /app/etc/server.key.pem"
+            )]
+        );
+        // One without the other is ignored by the appliance.
+        let text = edit(
+            "    client_certs_mandatory: false\n",
+            "    client_certs_mandatory: false\n    cert: |\n      -----BEGIN CERTIFICATE-----\n      MIIB\n      -----END CERTIFICATE-----\n",
+        );
+        let c = line_of(&text, "      -----BEGIN CERT");
+        assert_eq!(
+            findings(&text),
+            [format!(
+                "env.yml:{c}:7: appliance.ssl.cert: warning: is set but appliance.ssl.key is not: the appliance uses key and cert only when both are set, else Let's Encrypt or a self-signed certificate"
+            )]
+        );
+    }
+
+    #[test]
+    fn a_missing_cloud_config_line_is_a_warning() {
+        let text = edit("#cloud-config\n", "");
+        assert_eq!(
+            findings(&text),
+            [
+                "env.yml:1:1: warning: the first line is not '#cloud-config': the appliance does not need it, but cloud-init ignores the file as user-data (a cidata seed) without it"
+            ]
+        );
+        assert!(!has_errors(&check(&text, Path::new("env.yml"), None)));
+    }
+
+    #[test]
+    fn ecs_database_other_than_ecs_is_an_error() {
+        let text = edit(
+            "  userswitcher:\n",
+            "  database: ecs_prod\n  userswitcher:\n",
+        );
+        let line = line_of(&text, "  database: ecs_prod");
+        assert_eq!(
+            findings(&text),
+            [format!(
+                "env.yml:{line}:13: ecs.database: is not ecs: backup, restore and update use the database ecs whatever this says (appliance-backup.sh, recover-from-backup.sh, appliance-update.sh); remove the key or set it to ecs"
+            )]
+        );
+        let text = edit("  userswitcher:\n", "  database: ecs\n  userswitcher:\n");
+        assert_eq!(findings(&text), Vec::<String>::new());
+    }
+
+    #[test]
+    fn userswitcher_not_set_is_a_warning() {
+        let want = |line: usize, col: usize| {
+            vec![format!(
+                "env.yml:{line}:{col}: ecs.userswitcher.enabled: warning: is not set: ECS then turns the user switcher on (switching to test users, meant for development); set it to false"
+            )]
+        };
+        let text = edit("  userswitcher:\n    enabled: false\n", "");
+        assert_eq!(findings(&text), want(line_of(&text, "ecs:"), 1));
+        let text = edit("    enabled: false\n", "    enabled:\n");
+        let line = line_of(&text, "  userswitcher:\n    enabled:\n") + 1;
+        assert_eq!(findings(&text), want(line, 12));
+        let text = edit("    enabled: false\n", "    parameter: -it\n");
+        let line = line_of(&text, "  userswitcher:\n    parameter");
+        let mut both = want(line, 3);
+        both.push(format!(
+            "env.yml:{}:5: ecs.userswitcher.parameter: warning: nothing in the appliance reads this key (no reader): only ecs.userswitcher.enabled reaches ECS (ECS_USERSWITCHER_ENABLED in docker-compose.yml); remove it",
+            line + 1
+        ));
+        assert_eq!(findings(&text), both);
     }
 }

@@ -4,6 +4,7 @@
 
 use minijinja::{Environment, UndefinedBehavior};
 
+use crate::dns::{dns_records, header_hint};
 use crate::emit::emit;
 use crate::error::{Error, Result};
 use crate::loader::load;
@@ -13,11 +14,16 @@ use crate::secrets::{DkimKey, RANDOM_SECRET_BYTES, pgp_secret_key, random_base64
 /// The env template shipped with ecsfleet.
 pub const TEMPLATE: &str = include_str!("../template/env.yml.j2");
 
+/// Why the header line is there (no appliance code reads it).
+const HEADER_NOTE: &str = "# keep \"#cloud-config\" as the first line: cloud-init reads the file as user-data\n\
+                           # (a cidata seed) only with it; the appliance itself does not need it\n";
+
 /// A generated env and the secrets it holds.
 #[derive(Clone)]
 pub struct GeneratedEnv {
     text: String,
     dkim_txt: String,
+    dns_records: String,
     secrets: Vec<String>,
 }
 
@@ -36,9 +42,18 @@ impl GeneratedEnv {
         &self.text
     }
 
-    /// The DKIM DNS TXT record value (public; safe to print).
+    /// The DKIM DNS TXT record value, `v=DKIM1; k=rsa; s=email; p=...`
+    /// (public; safe to print). Longer than one DNS character-string: in a
+    /// zone file use [`GeneratedEnv::dns_records`].
     pub fn dkim_txt(&self) -> &str {
         &self.dkim_txt
+    }
+
+    /// Zone-file lines for the domain: A, MX, SPF, DMARC and the DKIM key
+    /// split into strings of at most 255 bytes (public; safe to print). The
+    /// env's header holds the same lines as comments.
+    pub fn dns_records(&self) -> &str {
+        &self.dns_records
     }
 
     /// Every secret value placed in the env: the three random settings
@@ -119,10 +134,12 @@ pub fn generate(domain: &str, extra: Option<&str>) -> Result<GeneratedEnv> {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.add_template("env.yml.j2", TEMPLATE)
         .map_err(|e| Error::Template(e.to_string()))?;
+    let records = dns_records(domain, &dkim);
+    let dns_hint = header_hint(&records, &dkim);
     let ctx = minijinja::context! {
         domain => domain,
         dkim_key => dkim.private_pem.as_str(),
-        dkim_txt => dkim.txt_record(),
+        dns_hint => dns_hint.trim_end(),
         secret_key => secret_key.as_str(),
         registration_secret => registration_secret.as_str(),
         password_reset_secret => password_reset_secret.as_str(),
@@ -142,10 +159,9 @@ pub fn generate(domain: &str, extra: Option<&str>) -> Result<GeneratedEnv> {
         let mut tree = load(&text).map_err(|e| Error::Template(e.to_string()))?;
         merge(&mut tree, &extra);
         text = format!(
-            "#cloud-config\n# keep \"#cloud-config\" as the first line: the appliance expects this header\n\
+            "#cloud-config\n{HEADER_NOTE}\
              # env.yml for {domain}, made by `ecsfleet env new` with --extra values merged\n\
-             # default._domainkey IN TXT \"{}\"\n{}",
-            dkim.txt_record(),
+             # DNS records (replace 192.0.2.1 with the host's address):\n{dns_hint}{}",
             emit(&tree)
         );
     }
@@ -160,6 +176,7 @@ pub fn generate(domain: &str, extra: Option<&str>) -> Result<GeneratedEnv> {
     Ok(GeneratedEnv {
         text,
         dkim_txt: dkim.txt_record(),
+        dns_records: records,
         secrets,
     })
 }
@@ -179,5 +196,15 @@ pub fn merge(base: &mut Node, over: &Node) {
             }
         }
         _ => *base = over.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_and_merged_header_say_the_same_about_cloud_config() {
+        assert!(TEMPLATE.starts_with(&format!("#cloud-config\n{HEADER_NOTE}")));
     }
 }

@@ -3,7 +3,8 @@
 //! - [`load`]: YAML text to a [`Node`] tree with YAML 1.1 (PyYAML) semantics.
 //! - [`flatten`]: the appliance's `flatyaml.py`, byte for byte.
 //! - [`check`]: findings with position and key path, never a secret.
-//! - [`generate`]: a new env with fresh secrets; [`write_new_file_0600`].
+//! - [`generate`]: a new env with fresh secrets; [`write_new_file_0600`];
+//!   [`dns_records`]: the zone-file lines (A, MX, SPF, DMARC, DKIM) to publish.
 //! - [`mask`] and [`diff_masked`]: show changes, not secrets.
 //! - [`package`]: an encrypted `.tar.gz.gpg` of the env.
 //! - [`paper_pdf`]: the printable paper backup (text and QR codes in the
@@ -15,6 +16,7 @@
 mod check;
 mod cidata;
 mod diff;
+mod dns;
 mod emit;
 mod error;
 mod file;
@@ -37,6 +39,7 @@ mod secrets;
 pub use check::{Finding, Severity, check, has_errors};
 pub use cidata::{key_user_data, meta_data, seed_iso, ssh_public_keys};
 pub use diff::diff_masked;
+pub use dns::{EXAMPLE_ADDRESS, dns_records};
 pub use emit::emit;
 pub use error::{Error, Result};
 pub use file::write_new_file_0600;

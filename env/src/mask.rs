@@ -2,17 +2,24 @@
 //! `<secret sha256:1a2b3c4d>`. The marker's hash is salted per process, so
 //! two masked texts from one run show *that* a secret changed, while the
 //! short hash gives nothing to brute-force a weak password against.
+//!
+//! Only a parse tree says which bytes are values, so text that does not
+//! parse is never shown: it becomes the parse error's position and one
+//! salted hash per line (`line 12: <sha256:1a2b3c4d>`), which still shows
+//! which lines changed. There is no guessing fallback: a tab or a broken
+//! indent would otherwise put a sentry DSN or a backup password on screen.
 
 use std::ops::Range;
 use std::sync::OnceLock;
 
 use sha2::{Digest as _, Sha256};
 
+use crate::error::Error;
 use crate::loader::load;
 use crate::node::{Node, Value};
 
 /// This process's salt for markers.
-fn process_salt() -> &'static [u8; 32] {
+pub(crate) fn process_salt() -> &'static [u8; 32] {
     static SALT: OnceLock<[u8; 32]> = OnceLock::new();
     SALT.get_or_init(rand::random)
 }
@@ -69,15 +76,51 @@ fn secret_value(s: &str) -> bool {
 
 /// Same as [`mask`] with a given salt (for stable test output).
 pub fn mask_with_salt(text: &str, salt: &[u8]) -> String {
-    let masked = match load(text) {
-        Ok(doc) => {
-            let mut ranges = Vec::new();
-            collect(&doc, "", false, text, &mut ranges);
-            replace(text, ranges, salt)
+    match load(text) {
+        Ok(doc) => mask_doc(text, &doc, salt),
+        Err(e) => {
+            let mut out = format!("# not shown: {}\n", unparsed_reason(&e));
+            out.push_str("# each line below is a salted hash of that line, never its text\n");
+            for (n, hash) in line_hashes(text, salt).iter().enumerate() {
+                out.push_str(&format!("line {}: {hash}\n", n + 1));
+            }
+            out
         }
-        Err(_) => mask_pem_blocks(text, salt),
-    };
-    mask_assignments(&masked, salt)
+    }
+}
+
+/// `text`, which parsed to `doc`, with every secret masked.
+pub(crate) fn mask_doc(text: &str, doc: &Node, salt: &[u8]) -> String {
+    let mut ranges = Vec::new();
+    collect(doc, "", false, text, &mut ranges);
+    mask_assignments(&replace(text, ranges, salt), salt)
+}
+
+/// Why a text is not shown: where and how it fails to parse (the loader's
+/// messages never quote the input).
+pub(crate) fn unparsed_reason(e: &Error) -> String {
+    match e {
+        Error::Yaml { line, col, message } => {
+            format!("not valid YAML at line {line}, column {col}: {message}")
+        }
+        other => format!("not valid YAML: {other}"),
+    }
+}
+
+/// One salted hash per line (`<sha256:1a2b3c4d>`): equal lines give equal
+/// hashes within this salt, and nothing of the line's text shows.
+pub(crate) fn line_hashes(text: &str, salt: &[u8]) -> Vec<String> {
+    text.lines()
+        .map(|line| {
+            let mut h = Sha256::new();
+            h.update(salt);
+            h.update(b"line\0");
+            h.update(line.as_bytes());
+            let digest = h.finalize();
+            let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+            format!("<sha256:{hex}>")
+        })
+        .collect()
 }
 
 fn collect(node: &Node, name: &str, secret: bool, text: &str, out: &mut Vec<Range<usize>>) {
@@ -127,30 +170,6 @@ fn replace(text: &str, mut ranges: Vec<Range<usize>>, salt: &[u8]) -> String {
         at = r.end;
     }
     out.push_str(&text[at..]);
-    out
-}
-
-/// Without a parse tree: each BEGIN..END block becomes one marker line.
-fn mask_pem_blocks(text: &str, salt: &[u8]) -> String {
-    let mut out = String::new();
-    let mut block: Option<(String, String)> = None; // (indent, content)
-    for line in text.split_inclusive('\n') {
-        if let Some((indent, content)) = &mut block {
-            content.push_str(line);
-            if line.contains("-----END") {
-                out.push_str(&format!("{indent}{}\n", marker(salt, content)));
-                block = None;
-            }
-        } else if let Some(i) = line.find("-----BEGIN") {
-            let indent: String = line[..i].to_string();
-            block = Some((indent, line.to_string()));
-        } else {
-            out.push_str(line);
-        }
-    }
-    if let Some((indent, content)) = block {
-        out.push_str(&format!("{indent}{}\n", marker(salt, &content)));
-    }
     out
 }
 
@@ -258,10 +277,30 @@ mod tests {
     }
 
     #[test]
-    fn broken_yaml_still_masks_pem_and_assignments() {
+    fn broken_yaml_is_a_parse_error_and_line_hashes_only() {
         let text = "a: [\n  -----BEGIN PGP PRIVATE KEY BLOCK-----\n  xyzSECRET\n  -----END PGP PRIVATE KEY BLOCK-----\nSECRET_KEY = 'SECRET2'\n";
         let masked = mask_with_salt(text, SALT);
-        assert!(!masked.contains("SECRET'"), "{masked}");
-        assert!(!masked.contains("xyzSECRET"), "{masked}");
+        assert!(!masked.contains("SECRET"), "{masked}");
+        assert!(!masked.contains("BEGIN"), "{masked}");
+        let lines: Vec<&str> = masked.lines().collect();
+        assert_eq!(lines.len(), 2 + 5, "{masked}");
+        assert_eq!(
+            lines[0], "# not shown: not valid YAML at line 1, column 4: unclosed bracket '['",
+            "{masked}"
+        );
+        assert_eq!(
+            lines[1],
+            "# each line below is a salted hash of that line, never its text"
+        );
+        for (i, line) in lines[2..].iter().enumerate() {
+            let rest = line
+                .strip_prefix(&format!("line {}: <sha256:", i + 1))
+                .unwrap_or_else(|| panic!("{line}"));
+            assert_eq!(rest.len(), 9, "{line}");
+            assert!(rest.ends_with('>'), "{line}");
+        }
+        // The same line hashes the same; another salt hashes differently.
+        assert_eq!(masked, mask_with_salt(text, SALT));
+        assert_ne!(masked, mask_with_salt(text, b"other"));
     }
 }

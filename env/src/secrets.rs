@@ -56,9 +56,28 @@ impl DkimKey {
         })
     }
 
-    /// The TXT record value: `v=DKIM1; k=rsa; p=...`.
+    /// The TXT record value, as env-create.sh's hint has it:
+    /// `v=DKIM1; k=rsa; s=email; p=...`.
     pub fn txt_record(&self) -> String {
-        format!("v=DKIM1; k=rsa; p={}", self.public_base64)
+        self.txt_strings().concat()
+    }
+
+    /// The TXT record as DNS character-strings of at most 255 bytes each:
+    /// the tags, then `p=` with the first 250 base64 characters, then the
+    /// rest in pieces of 250 (env-template.yml:55-57).
+    pub fn txt_strings(&self) -> Vec<String> {
+        let key = self.public_base64.as_bytes();
+        let mut strings = vec!["v=DKIM1; k=rsa; s=email; ".to_string()];
+        for (i, piece) in key.chunks(250).enumerate() {
+            // Base64 is ASCII: every chunk is a str.
+            let piece = std::str::from_utf8(piece).unwrap_or_default();
+            strings.push(if i == 0 {
+                format!("p={piece}")
+            } else {
+                piece.to_string()
+            });
+        }
+        strings
     }
 }
 
@@ -101,6 +120,24 @@ pub fn pgp_secret_key(owner: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dkim_txt_strings_fit_dns_and_join_to_the_record() {
+        let key = DkimKey::generate().unwrap();
+        let strings = key.txt_strings();
+        assert_eq!(strings[0], "v=DKIM1; k=rsa; s=email; ");
+        assert!(strings[1].starts_with("p=MIIB"), "{strings:?}");
+        // RSA-2048: 392 base64 characters, as "p=" + 250 and 142.
+        assert_eq!(
+            strings.iter().map(String::len).collect::<Vec<_>>(),
+            [25, 252, 142]
+        );
+        assert!(strings.iter().all(|s| s.len() <= 255));
+        assert_eq!(
+            key.txt_record(),
+            format!("v=DKIM1; k=rsa; s=email; p={}", key.public_base64)
+        );
+    }
 
     #[test]
     fn random_secret_is_52_base64_chars() {

@@ -6,7 +6,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ecsfleet_env::{Severity, check, diff_masked, generate, has_errors};
+use ecsfleet_env::{Node, Severity, Value, check, diff_masked, generate};
 
 const EXAMPLE: &str = include_str!("../example/env.yml");
 
@@ -74,13 +74,20 @@ fn errors(text: &str) -> Vec<String> {
 #[test]
 fn generated_env_passes_check_and_its_keys_import_into_gpg() {
     let env = generate("ecs.example.org", None).unwrap();
-    let findings = check(env.text(), Path::new("env.yml"), Some(0o600));
-    assert!(!has_errors(&findings), "{findings:#?}");
+    // Not an error and not a warning either.
+    assert_eq!(errors(env.text()), Vec::<String>::new());
     assert!(env.text().starts_with("#cloud-config\n"));
+    let hint: String = env
+        .dns_records()
+        .lines()
+        .map(|l| format!("# {l}\n"))
+        .collect();
+    assert!(env.text().contains(&hint), "{}", env.dns_records());
     assert!(
-        env.text()
-            .contains("default._domainkey    IN  TXT  \"v=DKIM1; k=rsa; p=")
+        env.dkim_txt()
+            .starts_with("v=DKIM1; k=rsa; s=email; p=MIIB")
     );
+    assert!(!env.text().contains("allowed_hosts"));
     assert!(env.text().contains("-----BEGIN RSA PRIVATE KEY-----"));
     let secrets = env.secrets();
     assert_eq!(secrets.len(), 7);
@@ -113,8 +120,7 @@ fn generated_env_passes_check_and_its_keys_import_into_gpg() {
 fn extra_values_are_merged_and_still_pass_check() {
     let extra = "appliance:\n  metric:\n    exporter: true\n  update:\n    oncalendar: 'Sun *-*-* 06:30:00'\n  extra:\n    files:\n      - path: /etc/x\n        contents: |\n          a\n        permissions: '0600'\necs:\n  userswitcher:\n    enabled: true\n";
     let env = generate("ecs.example.org", Some(extra)).unwrap();
-    let findings = check(env.text(), Path::new("env.yml"), None);
-    assert!(!has_errors(&findings), "{findings:#?}");
+    assert_eq!(errors(env.text()), Vec::<String>::new());
     let doc = ecsfleet_env::load(env.text()).unwrap();
     assert_eq!(
         doc.at("appliance.metric.exporter").unwrap().value,
@@ -128,7 +134,11 @@ fn extra_values_are_merged_and_still_pass_check() {
         doc.at("appliance.domain").unwrap().as_str(),
         Some("ecs.example.org")
     );
-    assert!(env.text().contains("v=DKIM1; k=rsa; p="));
+    assert!(env.text().starts_with("#cloud-config\n"));
+    assert!(
+        env.text()
+            .contains(&format!("# {}", env.dns_records().lines().nth(4).unwrap()))
+    );
     assert!(generate("ecs.example.org", Some("- a list\n")).is_err());
     assert!(generate("bad domain", None).is_err());
 }
@@ -136,7 +146,7 @@ fn extra_values_are_merged_and_still_pass_check() {
 #[test]
 fn the_example_env_passes_check() {
     let findings = check(EXAMPLE, Path::new("env/example/env.yml"), Some(0o600));
-    assert!(!has_errors(&findings), "{findings:#?}");
+    assert_eq!(findings, []);
 }
 
 #[test]
@@ -244,52 +254,62 @@ fn broken_env_corpus() {
         (
             "#cloud-config\n",
             "# cloud-config\n",
-            "env.yml:1:1: the first line must be '#cloud-config'",
+            "env.yml:1:1: warning: the first line is not '#cloud-config': the appliance does not need it, but cloud-init ignores the file as user-data (a cidata seed) without it",
         ),
         (
             "  storage:\n",
             "  storgae:\n",
-            "env.yml:54:3: appliance.storgae: unknown key (did you mean 'appliance.storage'?)",
+            "env.yml:64:3: appliance.storgae: unknown key (did you mean 'appliance.storage'?)",
         ),
         (
             "disable_root: false\n",
             "disable_root: 'false'\n",
-            "env.yml:20:15: disable_root: expected a boolean (true/false), found a string",
+            "env.yml:27:15: disable_root: expected a boolean (true/false), found a string",
         ),
         (
             "  domain: ecs.example.org\n",
-            "  domain: ecs.example.net\n",
-            "env.yml:25:18: appliance.allowed_hosts: does not include appliance.domain",
+            "  domain: ecs.example.org\n  allowed_hosts: other.example.org\n",
+            "env.yml:32:3: appliance.allowed_hosts: warning: nothing in the appliance reads this key (no reader): nginx's server_name is appliance.domain (prepare-nginx.sh) and Django's ALLOWED_HOSTS is set in ecs.settings; remove it",
         ),
         (
             "    DOMAIN = 'ecs.example.org'\n",
             "    DOMAIN = 'other.example.org'\n",
-            "env.yml:162:5: ecs.settings: DOMAIN differs from appliance.domain",
+            "env.yml:173:5: ecs.settings: DOMAIN differs from appliance.domain",
         ),
         (
             "    url: file:///volatile/ecs-backup-test/\n",
             "",
-            "env.yml:88:3: appliance.backup.url: required key is missing",
+            "env.yml:99:3: appliance.backup.url: required key is missing",
         ),
         (
             "      -----BEGIN RSA PRIVATE KEY-----\n",
             "      -----BEGIN RSA PRIVATE KEY-----\n      garbage\n",
-            "env.yml:61:7: appliance.dkim.key: is not a PEM RSA private key (-----BEGIN RSA PRIVATE KEY-----)",
+            "env.yml:72:7: appliance.dkim.key: is not a PEM RSA private key (-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----)",
         ),
         (
             "    enabled: false\n",
             "    enabled: false\n    enabled: true\n",
-            "env.yml:161:5: invalid YAML: duplicate key 'enabled' (first defined at 160:5)",
+            "env.yml:172:5: invalid YAML: duplicate key 'enabled' (first defined at 171:5)",
         ),
         (
-            "  allowed_hosts: ecs.example.org\n",
-            "  allowed_hosts: [ecs.example.org]\n",
-            "env.yml:25:18: appliance.allowed_hosts: expected a string, found a list",
+            "    client_certs_mandatory: false\n",
+            "    client_certs_mandatory: false\n    key: /etc/ssl/ecs.key\n    cert: /etc/ssl/ecs.crt\n",
+            "env.yml:36:10: appliance.ssl.key: is a file path; the appliance writes this value itself to /app/etc/server.key.pem, so it must be the PEM text (-----BEGIN ...), not a path",
+        ),
+        (
+            "  userswitcher:\n",
+            "  database: ecs2\n  userswitcher:\n",
+            "env.yml:170:13: ecs.database: is not ecs: backup, restore and update use the database ecs whatever this says (appliance-backup.sh, recover-from-backup.sh, appliance-update.sh); remove the key or set it to ecs",
+        ),
+        (
+            "    enabled: false\n",
+            "",
+            "env.yml:170:3: ecs.userswitcher.enabled: warning: is not set: ECS then turns the user switcher on (switching to test users, meant for development); set it to false",
         ),
         (
             "      data: true\n",
             "      data: false\n",
-            "env.yml:58:13: appliance.storage.ignore.data: warning: is not true: the appliance looks for a filesystem labelled ecs-data at boot and there is no appliance.storage.setup to create it; set it to true if the host has none",
+            "env.yml:69:13: appliance.storage.ignore.data: warning: is not true: the appliance looks for a filesystem labelled ecs-data at boot and there is no appliance.storage.setup to create it; set it to true if the host has none",
         ),
     ];
     for (from, to, want) in cases {
@@ -309,7 +329,7 @@ fn broken_env_corpus() {
     let got = errors(&pgp_broken);
     assert!(
         got.iter().any(|g| g.starts_with(
-            "env.yml:97:7: appliance.backup.encrypt: is not an ASCII-armored OpenPGP secret key"
+            "env.yml:108:7: appliance.backup.encrypt: is not an ASCII-armored OpenPGP secret key"
         )),
         "{got:#?}"
     );
@@ -351,5 +371,145 @@ fn check_messages_never_contain_secrets() {
         for line in s.lines().filter(|l| l.len() >= 16) {
             assert!(!all.contains(line));
         }
+    }
+}
+
+/// The DNS hints of a new env load in a zone file: the records `env new`
+/// writes into the env's header, in a zone with an SOA and an NS, pass
+/// `named-checkzone` (Debian package bind9-utils), and the DKIM strings it
+/// reads back join to the record's value.
+#[test]
+fn dns_hints_of_a_new_env_load_in_a_zone_file() {
+    let env = generate("ecs.example.org", None).unwrap();
+    // What the header holds, comment marks taken off.
+    let text = env.text();
+    let start = text.find("# DNS records for ecs.example.org").unwrap();
+    let records: String = text[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("# the DKIM value as one string"))
+        .map(|l| format!("{}\n", l.strip_prefix("# ").unwrap()))
+        .collect();
+    assert_eq!(records, env.dns_records());
+    assert!(
+        records.contains("ecs.example.org.                     IN  TXT  \"v=spf1 a mx -all\"\n"),
+        "{records}"
+    );
+    assert!(
+        records
+            .contains("_dmarc.ecs.example.org.              IN  TXT  \"v=DMARC1; p=quarantine\"\n"),
+        "{records}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("ecs.example.org.zone");
+    std::fs::write(
+        &zone,
+        format!(
+            "$TTL 3600\n\
+             ecs.example.org. IN SOA ns1.ecs.example.org. hostmaster.ecs.example.org. ( 1 7200 3600 1209600 3600 )\n\
+             ecs.example.org. IN NS ns1.ecs.example.org.\n\
+             ns1.ecs.example.org. IN A 192.0.2.53\n\
+             {records}"
+        ),
+    )
+    .unwrap();
+    let ran = match Command::new("named-checkzone")
+        .args(["-k", "fail", "-D", "-o", "-", "ecs.example.org"])
+        .arg(&zone)
+        .output()
+    {
+        Ok(ran) => ran,
+        Err(e) => panic!(
+            "named-checkzone cannot run ({e}): install the Debian package bind9-utils (apt-get install -y bind9-utils)"
+        ),
+    };
+    let stdout = String::from_utf8_lossy(&ran.stdout);
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert!(ran.status.success(), "{stdout}{stderr}\n{records}");
+    // The canonical dump: the DKIM TXT as three strings that join to the value.
+    let dkim = stdout
+        .lines()
+        .find(|l| l.starts_with("default._domainkey.ecs.example.org."))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let strings: Vec<&str> = dkim.split('"').skip(1).step_by(2).collect();
+    assert_eq!(strings.len(), 3, "{dkim}");
+    assert!(strings.iter().all(|s| s.len() <= 255), "{dkim}");
+    assert_eq!(strings.concat(), env.dkim_txt());
+    assert!(
+        stdout.contains("_dmarc.ecs.example.org.") && stdout.contains("\"v=DMARC1; p=quarantine\""),
+        "{stdout}"
+    );
+}
+
+/// Every string scalar of a parsed env, and each line of the multi-line ones.
+fn scalars(node: &Node, out: &mut Vec<String>) {
+    match &node.value {
+        Value::Str(s) => {
+            out.push(s.clone());
+            out.extend(
+                s.lines()
+                    .map(|l| l.trim().to_string())
+                    .filter(|l| !l.is_empty()),
+            );
+        }
+        Value::Seq(items) => items.iter().for_each(|i| scalars(i, out)),
+        Value::Map(entries) => entries.iter().for_each(|e| scalars(&e.value, out)),
+        _ => {}
+    }
+}
+
+/// One tab in either env: the masked diff shows where the parse failed and
+/// line hashes, and not one value of either file.
+#[test]
+fn a_diff_with_an_unparsable_side_shows_no_value() {
+    let env = generate("ecs.example.org", None).unwrap();
+    let mut values = Vec::new();
+    scalars(&ecsfleet_env::load(env.text()).unwrap(), &mut values);
+    assert!(values.len() > 100, "{}", values.len());
+    // Values a real env holds that the generated one does not.
+    let good = env.text().replacen(
+        "  # sentry:\n  #   dsn: https://key@sentry.example.org/1\n",
+        "  sentry:\n    dsn: https://k3yPublic:s3cretDsnPart@sentry.example.org/1\n",
+        1,
+    );
+    let good = good.replacen(
+        "    url: file:///volatile/ecs-backup-test/\n",
+        "    url: sftp://backup:B4ckupPassw0rd@backup.example.org/ecs\n",
+        1,
+    );
+    let mut values_good = Vec::new();
+    scalars(&ecsfleet_env::load(&good).unwrap(), &mut values_good);
+    assert!(values_good.iter().any(|v| v.contains("s3cretDsnPart")));
+    let line = good
+        .lines()
+        .position(|l| l == "  domain: ecs.example.org")
+        .unwrap()
+        + 1;
+    let broken = good.replacen(
+        "  domain: ecs.example.org\n",
+        "\tdomain: ecs.example.org\n",
+        1,
+    );
+
+    for (left, right, broken_label) in [(&good, &broken, "right"), (&broken, &good, "left")] {
+        let diff = diff_masked(left, right, "left", "right");
+        assert!(
+            diff.contains(&format!(
+                "{broken_label}: not shown, not valid YAML at line {line}, column 1: "
+            )),
+            "{diff}"
+        );
+        assert!(diff.contains("\n--- left\n+++ right\n@@ "), "{diff}");
+        assert!(diff.contains(&format!("-line {line}: <sha256:")), "{diff}");
+        assert!(diff.contains(&format!("+line {line}: <sha256:")), "{diff}");
+        for value in values.iter().chain(&values_good) {
+            assert!(
+                !diff.contains(value.as_str()),
+                "the diff shows a value: {value:?}\n{diff}"
+            );
+        }
+        // Only the broken line differs.
+        assert_eq!(diff.matches("\n-line").count(), 1, "{diff}");
     }
 }

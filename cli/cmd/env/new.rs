@@ -72,12 +72,12 @@ pub fn run(args: NewArgs, global: &GlobalArgs) -> Result<Outcome> {
     } else if !global.quiet {
         println!("{}", path.display());
         println!();
-        println!("Publish the DKIM key in DNS:");
-        println!(
-            "  default._domainkey.{}. IN TXT \"{}\"",
-            args.domain,
-            generated.dkim_txt()
-        );
+        // Zone-file lines (the DKIM TXT split into strings of <= 255
+        // characters), so they load as they are.
+        println!("DNS records for the zone (replace 192.0.2.1 with the host's address):");
+        for line in generated.dns_records().lines() {
+            println!("  {line}");
+        }
         println!();
         println!("The file holds every secret of this installation (mode 0600). Next:");
         println!("  ecsfleet env check {}", path.display());

@@ -63,8 +63,9 @@ for unit in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer fstrim.
 done
 mkdir -p "$tmp/var/log/journal"
 
-apt_clean() { rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/*; }
-apt_clean
+# Downloaded packages go; the package lists stay, so the apt-get stand-in
+# (twin/root/usr/local/sbin/apt-get) knows real package names.
+rm -rf "$tmp"/var/cache/apt/archives/*.deb
 trap - EXIT
 rm -rf "$out"
 mv "$tmp" "$out"

@@ -4,6 +4,9 @@
 # mounted by ecsfleet-lab) with real systemd under systemd-nspawn, sharing the
 # machine's network (LAB.md, "Real systemd in containers").
 #
+# The container's console is forwarded to HOST_DIR/nspawn.log
+# (--console=read-only): a console nobody reads fills up and blocks the
+# host's PID 1 in a write.
 # A reboot inside the host (`systemctl reboot`, `reboot`) ends systemd-nspawn
 # with status 133; the supervisor then waits the boot delay (the slow-boot
 # delay while HOST_DIR/faults/slow-boot exists; switching that fault off ends
@@ -50,7 +53,7 @@ log() { printf '%s %s\n' "$(date -u +%FT%TZ)" "$*" >>"$h/supervisor.log"; }
 while ! $stopping; do
     log "boot"
     systemd-nspawn -q -D "$h/root" --boot --register=no --keep-unit --machine="$NAME" \
-        --console=passive </dev/null >>"$h/nspawn.log" 2>&1 &
+        --console=read-only </dev/null >>"$h/nspawn.log" 2>&1 &
     nspawn=$!
     echo "$nspawn" >"$h/nspawn.pid"
     rc=0

@@ -9,8 +9,8 @@
 //!   Give each test its own range (twin tests use 100..=160).
 //! - `inventory()`, `known_hosts()`, `names()`, `name(i)`, `address(name)`,
 //!   `host_dir(name)`, `host_path(name, "/app/env.yml")` (the host's overlay
-//!   as mounted on this machine: any path), `read_host_file`,
-//!   `host_file_exists`, `calls(name)` (the stand-ins' call log),
+//!   as mounted on this machine: not /run or /tmp, which are the host's own
+//!   tmpfs), `read_host_file` and `host_file_exists` (inside the booted host), `calls(name)` (the stand-ins' call log),
 //!   `ssh`/`ssh_ok`, `inside(name, cmd)` (sh -c CMD in the host's namespaces,
 //!   not over SSH), `fault`, `status()`, `down()`.
 //! - `install(name)`: `ecsfleet install` of the real ecs-appliance checkout
@@ -162,11 +162,25 @@ impl TwinFleet {
             .join(path.trim_start_matches('/'))
     }
 
+    /// A file inside the host: read in the host's own mount namespace while
+    /// it is booted (its /run and /tmp are tmpfs of its own, not on the
+    /// overlay), from the overlay otherwise.
     pub fn read_host_file(&self, name: &str, path: &str) -> Option<Vec<u8>> {
+        if self.leader(name).is_some() {
+            let output = self.inside(name, &format!("cat -- '{}'", path.replace('\'', "'\\''")));
+            return output.status.success().then_some(output.stdout);
+        }
         fs::read(self.host_path(name, path)).ok()
     }
 
     pub fn host_file_exists(&self, name: &str, path: &str) -> bool {
+        if self.leader(name).is_some() {
+            let quoted = path.replace('\'', "'\\''");
+            return self
+                .inside(name, &format!("test -e '{quoted}' || test -L '{quoted}'"))
+                .status
+                .success();
+        }
         self.host_path(name, path).exists()
     }
 

@@ -42,6 +42,8 @@ struct HostStatus {
     /// running, starting, failed, stopped, not installed, unknown.
     state: String,
     status_text: Option<String>,
+    /// What a prepare unit said last before the generic failure page.
+    failure_cause: Option<String>,
     ecs_version: Option<String>,
     appliance_version: Option<String>,
     /// /app/env.yml equals the local env file; `None` when unknown.
@@ -81,6 +83,9 @@ impl HostStatus {
             reachable: true,
             error: None,
             status_text: text,
+            failure_cause: facts
+                .get("failure_cause")
+                .and_then(appliance::parse_failure_cause),
             ecs_version: nonempty("tag_last_running_ecs"),
             appliance_version: nonempty("tag_last_running_appliance"),
             env_matches_local: match (&env, local_sha256) {
@@ -118,6 +123,7 @@ impl HostStatus {
             "reachable": self.reachable,
             "state": self.state,
             "status_text": self.status_text,
+            "failure_cause": self.failure_cause,
             "ecs_version": self.ecs_version,
             "appliance_version": self.appliance_version,
             "env_present": self.env_present,
@@ -135,6 +141,13 @@ impl HostStatus {
         let dash = || "-".to_owned();
         let detail = match (&self.error, &self.status_text) {
             (Some(error), _) => first_line(error),
+            (None, Some(text)) if self.state == "failed" && self.failure_cause.is_some() => {
+                format!(
+                    "{} (cause: {})",
+                    text,
+                    self.failure_cause.as_deref().unwrap_or_default()
+                )
+            }
             (None, Some(text)) if self.state != "running" => text.clone(),
             _ => String::new(),
         };
@@ -306,6 +319,27 @@ disk_data_used_pct=12\ndisk_volatile_used_pct=3\nreboot_required=false\nboot_id=
                 "3%",
                 "no"
             ]
+        );
+    }
+
+    #[test]
+    fn a_failed_host_shows_the_prepare_units_cause_behind_the_generic_page() {
+        let out = "state=failed\nenv_sha256=aa\nactive_env_sha256=bb\nactive_from_env_sha256=bb\ninstalled=true\n\
+failure_cause=INFO: appliance status: Appliance Standby : Appliance is in standby, no postgresql database named ecs\n--\n\
+<h2>Appliance Error</h2><p>Appliance (appliance.service) failed to start, system in standby</p>";
+        let s = HostStatus::from_output("lab4", out, None);
+        assert_eq!(
+            s.failure_cause.as_deref(),
+            Some("Appliance Standby: Appliance is in standby, no postgresql database named ecs")
+        );
+        assert_eq!(
+            s.row()[2],
+            "Appliance Error: Appliance (appliance.service) failed to start, system in standby \
+(cause: Appliance Standby: Appliance is in standby, no postgresql database named ecs)"
+        );
+        assert_eq!(
+            s.json()["failure_cause"],
+            "Appliance Standby: Appliance is in standby, no postgresql database named ecs"
         );
     }
 

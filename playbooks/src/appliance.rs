@@ -314,6 +314,7 @@ for d in data volatile; do [ -d /$d ] && df -P /$d | awk -v d=$d 'NR==2 {{sub(\"
 if [ -e /var/run/reboot-required ]; then echo reboot_required=true; else echo reboot_required=false; fi\n\
 printf 'boot_id=%s\\n' \"$(cat /proc/sys/kernel/random/boot_id)\"\n\
 {INSTALLED_PROBE}\n\
+{FAILURE_CAUSE_PROBE}\n\
 echo --\n\
 if [ -e {STATUS_PAGE} ]; then cat {STATUS_PAGE}; fi"
     ))
@@ -339,6 +340,27 @@ pub fn parse_status(output: &str) -> (Facts, Option<String>) {
 const ACTIVE_FROM_ENV_PROBE: &str = "if [ -e /app/env.yml ]; then \
 printf 'active_from_env_sha256=%s\\n' \"$(printf '%s\\nUSERDATA_TYPE: local' \"$(cat /app/env.yml)\" | sha256sum | cut -d' ' -f1)\"; \
 else echo active_from_env_sha256=; fi";
+
+/// While the appliance is failed, prints `failure_cause=` with the last
+/// status the prepare units wrote this boot: appliance_status echoes
+/// `INFO: appliance status: TITLE : TEXT` to its unit's journal
+/// (appliance.include:57-80) before appliance-failed@ overwrites the page
+/// with its generic text (appliance-failed@.service:8-16). Read it with
+/// [`parse_failure_cause`].
+const FAILURE_CAUSE_PROBE: &str = "if [ -e /run/appliance-failed ]; then \
+printf 'failure_cause=%s\\n' \"$(journalctl -b -q --no-pager -o cat -n 2000 -u prepare-env -u prepare-appliance -u prepare-ecs -u appliance 2>/dev/null | \
+grep 'INFO: appliance status: ' | grep -v 'INFO: appliance status: Appliance Error : Appliance (' | tail -n 1 | cut -c 1-300)\"; fi";
+
+/// `TITLE: TEXT` from a `failure_cause=` value (see [`status`]).
+pub fn parse_failure_cause(value: &str) -> Option<String> {
+    let rest = value.trim().strip_prefix("INFO: appliance status: ")?;
+    let (title, text) = rest.split_once(" : ").unwrap_or((rest, ""));
+    Some(if text.is_empty() {
+        title.trim().to_owned()
+    } else {
+        format!("{}: {}", title.trim(), text.trim())
+    })
+}
 
 /// Prints `installed=true` once the highstate has put the appliance's helper
 /// scripts on the PATH, `installed=false` before (part of [`status`]).

@@ -116,6 +116,12 @@ struct UpArgs {
     /// Seconds a rebooting host stays down under the slow-boot fault
     #[arg(long, default_value_t = 30.0, value_name = "SECS")]
     slow_boot_delay: f64,
+    /// Memory the host shows in /proc/meminfo (default: the machine's)
+    #[arg(long, value_name = "MB")]
+    memory_mb: Option<u64>,
+    /// Cores the host shows in /proc/cpuinfo and nproc (default: the machine's)
+    #[arg(long, value_name = "N")]
+    cores: Option<u32>,
 }
 
 fn main() -> ExitCode {
@@ -203,6 +209,11 @@ fn millis(name: &str, secs: f64) -> Result<u64> {
 fn up(args: &UpArgs, cli: &Cli) -> Result<()> {
     require_root("up")?;
     check_range(args.first, args.hosts)?;
+    if args.memory_mb == Some(0) || args.cores == Some(0) {
+        return Err(Error::Usage(
+            "--memory-mb and --cores must be at least 1".into(),
+        ));
+    }
     let delays = BootDelays {
         boot_ms: millis("--boot-delay", args.boot_delay)?,
         slow_boot_ms: millis("--slow-boot-delay", args.slow_boot_delay)?,
@@ -227,6 +238,7 @@ fn up(args: &UpArgs, cli: &Cli) -> Result<()> {
         host.stop(STOP_GRACE)?;
         host.mount(&base)?;
         host.prepare(&client_key, delays)?;
+        host.set_hardware(args.memory_mb, args.cores)?;
         appliance::clone(
             &host.path("/var/lib/ecs-lab/mirror/ecs-appliance.git"),
             true,

@@ -245,6 +245,37 @@ impl TwinHost {
         Ok(())
     }
 
+    /// The memory and cores the host shows (twin/root/usr/lib/ecs-lab/hardware.sh
+    /// binds these over /proc/meminfo and /proc/cpuinfo at boot; nproc in
+    /// /usr/local/bin answers the core count); None: the machine's own.
+    pub fn set_hardware(&self, memory_mb: Option<u64>, cores: Option<u32>) -> Result<()> {
+        let dir = "/var/lib/ecs-lab/hardware";
+        let _ = fs::remove_file(self.path(&format!("{dir}/meminfo")));
+        let _ = fs::remove_file(self.path(&format!("{dir}/cpuinfo")));
+        let _ = fs::remove_file(self.path("/usr/local/bin/nproc"));
+        if let Some(mb) = memory_mb {
+            let kb = mb * 1024;
+            let text = format!(
+                "MemTotal:       {kb:>8} kB\nMemFree:        {free:>8} kB\nMemAvailable:   {free:>8} kB\n\
+                 Buffers:               0 kB\nCached:                0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n",
+                free = kb * 3 / 4
+            );
+            self.write(&format!("{dir}/meminfo"), text.as_bytes(), 0o644)?;
+        }
+        if let Some(cores) = cores {
+            let text: String = (0..cores)
+                .map(|i| format!("processor\t: {i}\nmodel name\t: ecsfleet-lab twin core\n\n"))
+                .collect();
+            self.write(&format!("{dir}/cpuinfo"), text.as_bytes(), 0o644)?;
+            self.write(
+                "/usr/local/bin/nproc",
+                format!("#!/bin/sh\n# ecsfleet-lab: the core count the lab gives this host\necho {cores}\n").as_bytes(),
+                0o755,
+            )?;
+        }
+        Ok(())
+    }
+
     /// The host's own cgroup (see twin/supervisor.sh): unique per lab
     /// directory and host.
     pub fn cgroup(&self) -> String {

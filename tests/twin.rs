@@ -2,7 +2,12 @@
 //! the real ecs-appliance installed by `ecsfleet install`, its real scripts
 //! and unit files in the loop. Twin tests use host indices 100..=160.
 
+mod demo;
 mod failure;
 mod hosts;
 mod install;
+mod install_gate;
 mod lifecycle;
+mod reliability;
+mod update;
+mod vagrant;

@@ -2,6 +2,7 @@
 //! the real ecs-appliance installed by `ecsfleet install`, its real scripts
 //! and unit files in the loop. Twin tests use host indices 100..=160.
 
+mod backup;
 mod demo;
 mod failure;
 mod hosts;

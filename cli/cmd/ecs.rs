@@ -1,15 +1,18 @@
 //! `ecsfleet ecs HOST -- ARGS...`: `/start run ARGS` in the web container
 //! (manage.py commands, celery calls), each argument passed as one word.
-//! Without a terminal the remote stdout reaches ours byte for byte, so
+//! Without a terminal the command's stdout reaches ours byte for byte (the
+//! ECS entrypoint's own lines in front of it dropped), so
 //! `ecsfleet ecs h -- ./manage.py workflow_dot core.submission > s.dot`
 //! works, and a piped stdin is sent to the command; on a terminal it runs on
 //! a pseudo-terminal (`docker exec -it`) for shell_plus and friends. The exit
-//! status is the command's.
+//! status is the command's, except that `manage.py shell` fed a script fails
+//! when the script raised (the interactive shell itself exits 0).
 
 use std::io::{IsTerminal as _, Read as _, Write as _};
 
 use clap::Args;
 use ecsfleet_playbooks::appliance;
+use ecsfleet_playbooks::django_shell::{EntrypointFilter, ErrorWatch};
 
 use super::one_host::OneHost;
 use super::shell::{self, terminal};
@@ -57,6 +60,11 @@ pub fn run(args: EcsArgs, global: &GlobalArgs) -> Result<Outcome> {
     } else {
         None
     };
+    let django_shell = args
+        .args
+        .windows(2)
+        .any(|w| w[0].ends_with("manage.py") && (w[1] == "shell" || w[1] == "shell_plus"));
+    let mut raised = None;
     let status = crate::run::runtime().block_on(async {
         let connection = host.connect().await?;
         let status = if tty {
@@ -65,10 +73,16 @@ pub fn run(args: EcsArgs, global: &GlobalArgs) -> Result<Outcome> {
             let mut stdout = std::io::stdout();
             let mut stderr = std::io::stderr();
             let mut failed_write = None;
+            let mut filter = EntrypointFilter::default();
+            let mut watch = ErrorWatch::default();
             let status = connection
                 .exec_streaming(&line, stdin.as_deref(), &mut |stream, data| {
                     let written = match stream {
-                        Stream::Stdout => stdout.write_all(data),
+                        Stream::Stdout => {
+                            let own = filter.feed(data);
+                            watch.feed(&own);
+                            stdout.write_all(&own)
+                        }
                         Stream::Stderr => stderr.write_all(data),
                     };
                     if let Err(e) = written {
@@ -77,9 +91,13 @@ pub fn run(args: EcsArgs, global: &GlobalArgs) -> Result<Outcome> {
                 })
                 .await
                 .map_err(|e| e.to_string());
-            if let Err(e) = stdout.flush() {
+            let rest = filter.finish();
+            watch.feed(&rest);
+            watch.finish();
+            if let Err(e) = stdout.write_all(&rest).and_then(|()| stdout.flush()) {
                 failed_write.get_or_insert(e);
             }
+            raised = watch.raised.take();
             match failed_write {
                 Some(e) if status.is_ok() => Err(format!("writing the output: {e}")),
                 _ => status,
@@ -88,5 +106,12 @@ pub fn run(args: EcsArgs, global: &GlobalArgs) -> Result<Outcome> {
         connection.close().await;
         status.map_err(|message| host.error(message))
     })?;
+    if let (true, Some(error)) = (django_shell && !tty, raised) {
+        if terminal::exit_code(&status) == Some(0) {
+            return Err(host.error(format!(
+                "the script raised: {error} (manage.py shell itself exits 0 after an error; its output is above)"
+            )));
+        }
+    }
     shell::finish(&host.name, &status)
 }

@@ -425,3 +425,156 @@ In [2]: DoesNotExist: Group matching query does not exist.\n";
         );
     }
 }
+
+/// Drops the ECS entrypoint's own lines from the front of a `/start run`
+/// command's stdout and passes everything after them through byte for byte.
+/// The entrypoint echoes `docker-entrypoint.sh called with:"run ..."`, the
+/// same with `_user run ...` once it has switched user, and `activate
+/// environment` (ecs: scripts/docker-entrypoint.sh:35,55,77) before the
+/// command's first byte.
+#[derive(Debug, Default)]
+pub struct EntrypointFilter {
+    pending: Vec<u8>,
+    dropped: usize,
+    passing: bool,
+}
+
+impl EntrypointFilter {
+    const MAX_LINES: usize = 3;
+
+    fn is_entrypoint_line(line: &[u8]) -> bool {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        line.starts_with(b"docker-entrypoint.sh called with:\"") && line.ends_with(b"\"")
+            || line == b"activate environment"
+    }
+
+    /// The bytes of `data` that belong to the command's own output.
+    pub fn feed(&mut self, data: &[u8]) -> Vec<u8> {
+        if self.passing {
+            return data.to_vec();
+        }
+        self.pending.extend_from_slice(data);
+        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+            if self.dropped < Self::MAX_LINES && Self::is_entrypoint_line(&self.pending[..end]) {
+                self.pending.drain(..=end);
+                self.dropped += 1;
+            } else {
+                self.passing = true;
+                return std::mem::take(&mut self.pending);
+            }
+        }
+        if self.dropped >= Self::MAX_LINES {
+            self.passing = true;
+            return std::mem::take(&mut self.pending);
+        }
+        Vec::new()
+    }
+
+    /// What is still held back at the end of the stream.
+    pub fn finish(&mut self) -> Vec<u8> {
+        self.passing = true;
+        std::mem::take(&mut self.pending)
+    }
+}
+
+/// Watches an interactive Django shell's stdout for a Python error: the
+/// shell keeps going and exits 0 after an exception (APPLIANCE.md, "Their
+/// stdout"), so `manage.py shell < script.py` is judged by what it printed.
+#[derive(Debug, Default)]
+pub struct ErrorWatch {
+    line: Vec<u8>,
+    pub raised: Option<String>,
+}
+
+impl ErrorWatch {
+    pub fn feed(&mut self, data: &[u8]) {
+        for &b in data {
+            if b == b'\n' {
+                self.check();
+                self.line.clear();
+            } else if self.line.len() < 4096 {
+                self.line.push(b);
+            }
+        }
+    }
+
+    pub fn finish(&mut self) {
+        self.check();
+        self.line.clear();
+    }
+
+    fn check(&mut self) {
+        if self.raised.is_some() {
+            return;
+        }
+        let text = strip_ansi(&String::from_utf8_lossy(&self.line));
+        // After any `In [n]: ` prompts: `SomethingError: ...` or a traceback's head.
+        let mut rest = text.trim();
+        while let Some(after) = rest.strip_prefix("In [") {
+            match after.split_once("]: ") {
+                Some((n, tail)) if n.chars().all(|c| c.is_ascii_digit()) => {
+                    rest = tail.trim_start()
+                }
+                _ => break,
+            }
+        }
+        let head = rest.split(':').next().unwrap_or("");
+        let is_exception = !head.is_empty()
+            && !head.contains(' ')
+            && (head.ends_with("Error") || head.ends_with("Exception") || head == "DoesNotExist");
+        if rest.starts_with("Traceback (most recent call last)")
+            || (is_exception && rest.len() > head.len())
+        {
+            self.raised = Some(rest.chars().take(200).collect());
+        }
+    }
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use super::*;
+
+    #[test]
+    fn entrypoint_lines_are_dropped_in_any_chunking() {
+        let out = b"docker-entrypoint.sh called with:\"run ./manage.py dumpdata\"\n\
+docker-entrypoint.sh called with:\"_user run ./manage.py dumpdata\"\nactivate environment\n[{\"a\": 1}]\nbinary\x00\xff";
+        for chunk in [1, 2, 7, 64, out.len()] {
+            let mut filter = EntrypointFilter::default();
+            let mut got = Vec::new();
+            for piece in out.chunks(chunk) {
+                got.extend(filter.feed(piece));
+            }
+            got.extend(filter.finish());
+            assert_eq!(got, b"[{\"a\": 1}]\nbinary\x00\xff", "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn output_that_does_not_start_with_the_entrypoint_passes_whole() {
+        let mut filter = EntrypointFilter::default();
+        let mut got = filter.feed(b"activate");
+        got.extend(filter.feed(b" something else\nrest"));
+        got.extend(filter.finish());
+        assert_eq!(got, b"activate something else\nrest");
+        let mut filter = EntrypointFilter::default();
+        let mut got = filter.feed(b"no newline at all");
+        got.extend(filter.finish());
+        assert_eq!(got, b"no newline at all");
+    }
+
+    #[test]
+    fn errors_in_a_shell_session_are_seen() {
+        let mut watch = ErrorWatch::default();
+        watch.feed(b"In [1]: 42\nIn [2]: \x1b[0;31mZeroDivision");
+        assert_eq!(watch.raised, None);
+        watch.feed(b"Error\x1b[0m: division by zero\n");
+        assert_eq!(
+            watch.raised.as_deref(),
+            Some("ZeroDivisionError: division by zero")
+        );
+        let mut quiet = ErrorWatch::default();
+        quiet.feed(b"In [1]: print('no Error: here')\nno Error: here\n");
+        quiet.finish();
+        assert_eq!(quiet.raised, None);
+    }
+}

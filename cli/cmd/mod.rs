@@ -4,7 +4,6 @@ pub mod check;
 pub mod cidata;
 pub mod completions;
 pub mod copy;
-pub mod demo;
 pub mod disaster;
 pub mod ecs;
 pub mod env;

@@ -227,27 +227,38 @@ pub fn run(args: StatusArgs, global: &GlobalArgs) -> Result<Outcome> {
             .as_deref()
             .and_then(|path| std::fs::read(path).ok())
             .map(|bytes| sha256_hex(&bytes));
-        work.push((fleet.target(host)?, local));
+        // The probe reads root-only files (/app/env.yml, /run/active-env.yml
+        // are 0600, the journal): a login other than root goes through sudo.
+        let probe = if host.user == "root" {
+            appliance::status()
+        } else {
+            appliance::status().sudo()
+        };
+        work.push((fleet.target(host)?, local, probe.to_shell()));
     }
-    let statuses = runtime().block_on(for_each_host(work, args.forks, move |(target, local)| {
-        let options = options.clone();
-        async move {
-            let connection = match Connection::open(&target, &options).await {
-                Ok(connection) => connection,
-                Err(error) => return HostStatus::unreachable(&target.name, error.to_string()),
-            };
-            let output = connection.exec(&appliance::status().to_shell(), None).await;
-            connection.close().await;
-            match output {
-                Ok(output) => HostStatus::from_output(
-                    &target.name,
-                    &String::from_utf8_lossy(&output.stdout),
-                    local.as_deref(),
-                ),
-                Err(error) => HostStatus::unreachable(&target.name, error.to_string()),
+    let statuses = runtime().block_on(for_each_host(
+        work,
+        args.forks,
+        move |(target, local, probe)| {
+            let options = options.clone();
+            async move {
+                let connection = match Connection::open(&target, &options).await {
+                    Ok(connection) => connection,
+                    Err(error) => return HostStatus::unreachable(&target.name, error.to_string()),
+                };
+                let output = connection.exec(&probe, None).await;
+                connection.close().await;
+                match output {
+                    Ok(output) => HostStatus::from_output(
+                        &target.name,
+                        &String::from_utf8_lossy(&output.stdout),
+                        local.as_deref(),
+                    ),
+                    Err(error) => HostStatus::unreachable(&target.name, error.to_string()),
+                }
             }
-        }
-    }));
+        },
+    ));
 
     if global.json {
         let mut out = std::io::stdout().lock();

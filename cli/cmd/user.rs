@@ -101,6 +101,7 @@ pub fn user(command: UserCommand, global: &GlobalArgs) -> Result<Outcome> {
     let gender: Gender = gender.parse().map_err(Error::usage)?;
     let helper = Helper {
         command: django_shell::create_internal_user(&email, &first, &last, gender),
+        state_probe: appliance::state(),
         prefix: django_shell::USER_RESULT,
         separator: django_shell::USER_SEPARATOR,
         what: "user",
@@ -133,6 +134,7 @@ choose a name without `/` (nothing was sent)",
     }
     let helper = Helper {
         command: django_shell::create_client_certificate(&email, &cert_name, days),
+        state_probe: appliance::state(),
         prefix: django_shell::CERT_RESULT,
         separator: django_shell::CERT_SEPARATOR,
         what: "certificate",
@@ -146,6 +148,8 @@ choose a name without `/` (nothing was sent)",
 /// A helper script and how to find the passphrase in what it prints.
 struct Helper {
     command: RemoteCommand,
+    /// Whether the appliance runs ([`appliance::state`]).
+    state_probe: RemoteCommand,
     /// The passphrase line: `PREFIX EMAIL SEPARATOR PASSPHRASE`.
     prefix: &'static str,
     separator: &'static str,
@@ -179,6 +183,13 @@ fn create(
         }
     };
     let target = fleet.target(host)?;
+    // docker and the state probe need root: a login other than root goes
+    // through sudo (a Vagrant box's `vagrant`).
+    let mut helper = helper;
+    if host.user != "root" {
+        helper.command = helper.command.sudo();
+        helper.state_probe = helper.state_probe.sudo();
+    }
     let options = fleet.ssh_options(global)?;
     let destination = destination(passphrase_file, global.json)?;
     let host_error = |message: String| Error::Host {
@@ -271,7 +282,7 @@ async fn run_helper(
 ) -> std::result::Result<String, String> {
     let ssh = |e: SshError| e.to_string();
     let output = connection
-        .exec(&appliance::state().to_shell(), None)
+        .exec(&helper.state_probe.to_shell(), None)
         .await
         .map_err(ssh)?;
     let (state, text) = appliance::parse_state(&String::from_utf8_lossy(&output.stdout));

@@ -1,5 +1,9 @@
-//! The lab: a local fleet of simulated ECS appliances on real OpenSSH sshd,
-//! real PostgreSQL and real reboots (`ecsfleet lab up|down|status|fault`).
+//! The old lab: a local fleet of simulated ECS appliances on real OpenSSH
+//! sshd, real PostgreSQL and real reboots (`ecsfleet lab up|down|status|fault`).
+//! Superseded by the appliance twin (`ecsfleet-lab`, crate lab/), which runs
+//! the real ecs-appliance; kept only until the last integration tests that
+//! use it are moved to the twin. It shares the machine's /etc: never run
+//! `ecsfleet install` against it.
 //!
 //! # A host
 //! Host `labK` is Debian's sshd listening on 127.0.0.(10+K):22, run by a small
@@ -129,18 +133,6 @@ pub enum LabCommand {
     /// The lab's hosts as a table (host, address, state, sshd, postgres, appliance, faults)
     #[command(after_help = "Example:\n  ecsfleet lab status\n  ecsfleet lab status --json")]
     Status(DirArg),
-    /// The main job end to end on a local lab: up, install, env, push, activate, first user
-    #[command(after_help = "Example:\n  sudo ecsfleet lab demo --hosts 2")]
-    Demo {
-        /// Number of hosts (lab1 ...)
-        #[arg(long, default_value_t = 3, value_name = "N")]
-        hosts: u32,
-        /// Index of the first host: labK listens on 127.0.0.(10+K)
-        #[arg(long, default_value_t = 1, value_name = "K")]
-        first: u32,
-        #[command(flatten)]
-        dir: DirArg,
-    },
     /// Switch a fault on a host on or off
     #[command(after_help = "Example:\n  sudo ecsfleet lab fault lab2 unreachable on")]
     Fault {
@@ -197,9 +189,6 @@ pub fn run(command: LabCommand, global: &GlobalArgs) -> Result<Outcome> {
         LabCommand::Up(args) => up(&args, global),
         LabCommand::Down(dir) => down(&dir, global),
         LabCommand::Status(dir) => status(&dir, global),
-        LabCommand::Demo { hosts, first, dir } => {
-            crate::cmd::demo::run(hosts, first, &dir.dir, global)
-        }
         LabCommand::Fault {
             host,
             kind,

@@ -90,6 +90,12 @@ pub fn state() -> RemoteCommand {
     ))
 }
 
+/// Exit 0 while systemd holds a queued job for the appliance or one of its
+/// prepare units: right after `systemctl --no-block restart appliance` the
+/// old instance still looks active and the status page is not up yet.
+const QUEUED_JOB: &str = "systemctl list-jobs --no-legend 2>/dev/null | \
+grep -qE '(^| )(appliance|prepare-env|prepare-appliance|prepare-ecs)\\.service '";
+
 /// Sets `$s` to the state word. Starting means the appliance unit is
 /// activating (or active with the status page still up), or one of the units
 /// that prepare or update it is activating. The status page alone proves
@@ -98,7 +104,7 @@ fn state_assignment() -> String {
     format!(
         "if [ -e {FAILED_FLAG} ]; then s=failed; \
 else case $(systemctl is-active appliance 2>/dev/null) in \
-active) if [ -e {STATUS_PAGE} ]; then s=starting; else s=running; fi ;; \
+active) if [ -e {STATUS_PAGE} ] || {QUEUED_JOB}; then s=starting; else s=running; fi ;; \
 activating|reloading) s=starting ;; \
 *) s=stopped; for u in prepare-env prepare-appliance prepare-ecs appliance-update; do \
 case $(systemctl is-active $u 2>/dev/null) in activating|reloading) s=starting ;; esac; done ;; \

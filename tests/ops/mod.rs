@@ -9,7 +9,6 @@ mod ecs;
 mod fetch_dump;
 mod logs;
 mod push_env_lock;
-mod restore;
 mod shell;
 mod stats;
 mod tunnel;

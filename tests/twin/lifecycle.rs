@@ -198,4 +198,19 @@ fn install_activate_users_and_a_changed_setting_on_the_real_appliance() {
             .any(|l| l == "ECS_USERSWITCHER_ENABLED=true"),
         "{web_env}"
     );
+
+    // A `become` login, as on a Vagrant box: status reads the root-only files
+    // (/app/env.yml and /run/active-env.yml are 0600) through sudo.
+    let inventory = fs::read_to_string(fleet.inventory()).unwrap();
+    let line = format!(
+        "  {host}-vagrant: {{address: {}, user: vagrant, become: true, domain: {host}.ecs.test, env: ../env/{host}.ecs.test/env.yml}}\n",
+        fleet.address(&host)
+    );
+    fs::write(fleet.inventory(), inventory + &line).unwrap();
+    let as_vagrant = format!("{host}-vagrant");
+    let status = fleet.ecsfleet_ok(&["--json", "status", &as_vagrant]);
+    let lines = json_lines(&status);
+    assert_eq!(lines[0]["state"], "running", "{lines:?}");
+    assert_eq!(lines[0]["active_env_matches"], true, "{lines:?}");
+    assert_eq!(lines[0]["env_matches_local"], true, "{lines:?}");
 }

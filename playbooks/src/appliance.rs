@@ -163,18 +163,6 @@ pub fn status_text(html: &str) -> Option<String> {
     (!pieces.is_empty()).then(|| pieces.join(": "))
 }
 
-/// Exit 0 when the appliance is running (unit active, no status page).
-pub fn is_running() -> RemoteCommand {
-    RemoteCommand::script(format!(
-        "systemctl is-active --quiet appliance && test ! -e {STATUS_PAGE}"
-    ))
-}
-
-/// Exit 0 when the failed flag is set.
-pub fn is_failed() -> RemoteCommand {
-    RemoteCommand::exec("test", ["-e", FAILED_FLAG])
-}
-
 /// The status page, or nothing.
 pub fn read_503() -> RemoteCommand {
     RemoteCommand::script(format!(
@@ -204,6 +192,18 @@ pub fn start_no_block(unit: &str) -> RemoteCommand {
     RemoteCommand::exec("systemctl", ["--no-block", "start", unit])
 }
 
+/// The builders the stock playbooks name as `{{ command('NAME') }}`, so a
+/// command is spelled once (here), not again in YAML.
+pub fn by_name(name: &str) -> Option<RemoteCommand> {
+    Some(match name {
+        "state" => state(),
+        "createdb_ecs" => createdb_ecs(),
+        "database_exists" => database_exists(),
+        "env_update" => env_update(),
+        _ => return None,
+    })
+}
+
 /// The manual's database creation (before activating the env).
 pub fn createdb_ecs() -> RemoteCommand {
     RemoteCommand::exec(
@@ -228,47 +228,9 @@ pub fn database_exists() -> RemoteCommand {
     )
 }
 
-/// `chmod 0600 /app/env.yml; cp /app/env.yml /run/active-env.yml` (the
-/// copy kept at 0600 too).
-pub fn activate_env() -> RemoteCommand {
-    RemoteCommand::script(format!(
-        "chmod 0600 {ENV_PATH} && cp {ENV_PATH} {ACTIVE_ENV_PATH} && chmod 0600 {ACTIVE_ENV_PATH}"
-    ))
-}
-
 /// Re-reads /app/env.yml into /run/active-env.yml without a reboot.
 pub fn env_update() -> RemoteCommand {
     RemoteCommand::new("env-update.sh")
-}
-
-/// Removes the failed flag.
-pub fn clear_failed() -> RemoteCommand {
-    RemoteCommand::exec("rm", ["-f", FAILED_FLAG])
-}
-
-/// Prints one line per failed precondition of [`recover_from_backup`] and
-/// exits 1 when there is any: /data/ecs-storage-vault and /data/ecs-pgdump
-/// must be empty and no `ecs` database may exist.
-pub fn restore_preconditions() -> RemoteCommand {
-    RemoteCommand::script(format!(
-        "ok=0\nfor d in /data/ecs-storage-vault /data/ecs-pgdump; do\n  \
-if [ -d \"$d\" ] && [ -n \"$(ls -A \"$d\")\" ]; then echo \"$d is not empty\"; ok=1; fi\ndone\n\
-if {{ {}; }}; then echo 'a database named ecs exists'; ok=1; fi\nexit $ok",
-        database_exists().to_shell()
-    ))
-}
-
-/// The manual's disaster recovery.
-pub fn recover_from_backup() -> RemoteCommand {
-    RemoteCommand::exec("recover-from-backup.sh", ["--yes-i-am-sure"])
-}
-
-/// Drops and recreates the database, forgets the running ecs tag, restarts.
-pub fn recreate_database() -> RemoteCommand {
-    RemoteCommand::script(
-        "gosu app dropdb ecs; gosu postgres createdb ecs -T template0 -l de_DE.utf8 && \
-rm -f /app/etc/tags/last_running_ecs && systemctl restart appliance",
-    )
 }
 
 /// Fetches the latest database dump from the backup to `dest` on the host.
@@ -506,14 +468,10 @@ mod tests {
             start_no_block("appliance-update").to_shell(),
             "systemctl --no-block start appliance-update"
         );
-        assert_eq!(
-            activate_env().to_shell(),
-            "chmod 0600 /app/env.yml && cp /app/env.yml /run/active-env.yml && chmod 0600 /run/active-env.yml"
-        );
-        assert_eq!(
-            is_running().to_shell(),
-            "systemctl is-active --quiet appliance && test ! -e /var/www/html/503.html"
-        );
+        for name in ["state", "createdb_ecs", "database_exists", "env_update"] {
+            assert!(by_name(name).is_some(), "{name}");
+        }
+        assert_eq!(by_name("nothing"), None);
         assert_eq!(
             read_503().to_shell(),
             "if [ -e /var/www/html/503.html ]; then cat /var/www/html/503.html; fi"

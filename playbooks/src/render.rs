@@ -129,6 +129,19 @@ impl<'a> Renderer<'a> {
         env.add_filter("quote", |value: Value| -> Result<Value, Error> {
             Ok(Value::from_safe_string(shell_words(&value)?))
         });
+        // `{{ command('NAME') }}`: a command built in appliance.rs, inserted
+        // as the shell code it is (never quoted again), so stock playbooks
+        // name a builder instead of spelling its shell a second time.
+        env.add_function("command", |name: String| -> Result<Value, Error> {
+            crate::appliance::by_name(&name)
+                .map(|command| Value::from_safe_string(command.to_shell()))
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("no command named {name:?} (appliance::by_name)"),
+                    )
+                })
+        });
         env.add_filter("raw", |value: Value| {
             Value::from_safe_string(value.to_string())
         });

@@ -88,9 +88,10 @@ fn backup_then_restore_brings_the_rows_back_and_names_the_preconditions() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        shown.contains("tables restored, row counts equal"),
+        shown.contains("verify tables and row counts: changed"),
         "{shown}"
     );
+    assert!(shown.contains("wait until running: ok"), "{shown}");
 
     assert_eq!(
         sql(&fleet, &host, "select count(*) from auth_user"),

@@ -123,7 +123,8 @@ mod tests {
                 let l = l.clone();
                 async move {
                     l.lock().unwrap().push(format!("start {i}"));
-                    tokio::time::sleep(Duration::from_millis(5 * u64::from(i))).await;
+                    // Wide gaps between ends: a loaded machine must not reorder them.
+                    tokio::time::sleep(Duration::from_millis(60 * u64::from(i))).await;
                     l.lock().unwrap().push(format!("end {i}"));
                     !failing.contains(&i)
                 }

@@ -81,11 +81,12 @@ impl fmt::Display for AppState {
     }
 }
 
-/// Prints `state=running|starting|failed|stopped`, then the status page.
+/// Prints `state=running|starting|failed|stopped`, while failed the
+/// `failure_cause=` line of [`FAILURE_CAUSE_PROBE`], then the status page.
 /// Read it with [`parse_state`].
 pub fn state() -> RemoteCommand {
     RemoteCommand::script(format!(
-        "{}; echo state=$s; if [ -e {STATUS_PAGE} ]; then cat {STATUS_PAGE}; fi",
+        "{}; echo state=$s; {FAILURE_CAUSE_PROBE}; if [ -e {STATUS_PAGE} ]; then cat {STATUS_PAGE}; fi",
         state_assignment()
     ))
 }
@@ -112,9 +113,16 @@ esac; fi"
     )
 }
 
-/// The state and status text from [`state`]'s output.
+/// The state and status text from [`state`]'s output; a failed appliance's
+/// text ends with the prepare units' own cause: `PAGE (cause: CAUSE)`.
 pub fn parse_state(output: &str) -> (AppState, Option<String>) {
-    let (first, rest) = output.split_once('\n').unwrap_or((output, ""));
+    let (first, mut rest) = output.split_once('\n').unwrap_or((output, ""));
+    let mut cause = None;
+    if let Some(after) = rest.strip_prefix("failure_cause=") {
+        let (line, page) = after.split_once('\n').unwrap_or((after, ""));
+        cause = parse_failure_cause(line);
+        rest = page;
+    }
     let state = match first.trim().strip_prefix("state=") {
         Some("running") => AppState::Running,
         Some("starting") => AppState::Starting,
@@ -122,7 +130,12 @@ pub fn parse_state(output: &str) -> (AppState, Option<String>) {
         Some("stopped") => AppState::Stopped,
         _ => AppState::Unknown,
     };
-    (state, status_text(rest))
+    let text = match (status_text(rest), cause) {
+        (Some(text), Some(cause)) => Some(format!("{text} (cause: {cause})")),
+        (None, Some(cause)) => Some(format!("(cause: {cause})")),
+        (text, None) => text,
+    };
+    (state, text)
 }
 
 /// The status page's text: tags dropped, title and text joined by `: `.
@@ -651,6 +664,20 @@ printf 'update=%s\\n' \"$u\"; {}",
             )
         );
         assert_eq!(parse_state("garbage").0, AppState::Unknown);
+        assert_eq!(
+            parse_state(
+                "state=failed\nfailure_cause=INFO: appliance status: Appliance Standby : Appliance is in standby, \
+no postgresql database named ecs\n<h2>Appliance Error</h2><p>Appliance (appliance.service) failed to start, system in standby</p>"
+            ),
+            (
+                AppState::Failed,
+                Some(
+                    "Appliance Error: Appliance (appliance.service) failed to start, system in standby \
+(cause: Appliance Standby: Appliance is in standby, no postgresql database named ecs)"
+                        .into()
+                )
+            )
+        );
     }
 
     #[test]

@@ -10,5 +10,6 @@ mod install;
 mod install_gate;
 mod lifecycle;
 mod reliability;
+mod status;
 mod update;
 mod vagrant;

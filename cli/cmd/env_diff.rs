@@ -79,16 +79,27 @@ pub fn diff(host: String, global: &GlobalArgs) -> Result<Outcome> {
             ));
         }
     }
+    // prepare-env never copies /app/env.yml byte for byte: compare the
+    // active env with what it derives (appliance::active_env_from), and
+    // diff it without the line it appends.
+    let derived_local = appliance::active_env_from(local.as_bytes());
     match &active {
         None => notes.push(format!("{active_label} does not exist (no env is active)")),
-        Some(active) if Some(active) == remote.as_ref() => {}
+        Some(active)
+            if remote
+                .as_ref()
+                .is_some_and(|r| *active == appliance::active_env_from(r)) => {}
         Some(active) => {
             notes.push(format!("{active_label} is not {env_label}"));
-            if active.as_slice() != local.as_bytes() {
+            if *active != derived_local {
                 same = false;
+                let shown = active
+                    .strip_suffix(appliance::ACTIVE_SUFFIX)
+                    .unwrap_or(active.as_slice());
+                let local_trimmed = local.trim_end_matches('\n');
                 out.push_str(&masked_diff(
-                    &local,
-                    active,
+                    local_trimmed,
+                    shown,
                     &local_label,
                     &active_label,
                     &mut notes,
@@ -103,7 +114,7 @@ pub fn diff(host: String, global: &GlobalArgs) -> Result<Outcome> {
             "env_present": remote.is_some(),
             "env_equal": remote.as_deref() == Some(local.as_bytes()),
             "active_present": active.is_some(),
-            "active_equal": active.as_deref() == Some(local.as_bytes()),
+            "active_equal": active.as_deref() == Some(derived_local.as_slice()),
             "diff": out,
         });
         println!("{line}");

@@ -332,6 +332,23 @@ const FAILURE_CAUSE_PROBE: &str = "if [ -e /run/appliance-failed ]; then \
 printf 'failure_cause=%s\\n' \"$(journalctl -b -q --no-pager -o cat -n 2000 -u prepare-env -u prepare-appliance -u prepare-ecs -u appliance 2>/dev/null | \
 grep 'INFO: appliance status: ' | grep -v 'INFO: appliance status: Appliance Error : Appliance (' | tail -n 1 | cut -c 1-300)\"; fi";
 
+/// What prepare-env writes to /run/active-env.yml for this /app/env.yml:
+/// `$(cat /app/env.yml)` drops the trailing newlines, `\nUSERDATA_TYPE:
+/// local` follows, no final newline (env.include:52-54,94-103;
+/// prepare-env.sh:8-15). The local twin of [`ACTIVE_FROM_ENV_PROBE`].
+pub fn active_env_from(env: &[u8]) -> Vec<u8> {
+    let mut end = env.len();
+    while end > 0 && env[end - 1] == b'\n' {
+        end -= 1;
+    }
+    let mut out = env[..end].to_vec();
+    out.extend_from_slice(ACTIVE_SUFFIX);
+    out
+}
+
+/// The line prepare-env appends to the active env.
+pub const ACTIVE_SUFFIX: &[u8] = b"\nUSERDATA_TYPE: local";
+
 /// `TITLE: TEXT` from a `failure_cause=` value (see [`status`]).
 pub fn parse_failure_cause(value: &str) -> Option<String> {
     let rest = value.trim().strip_prefix("INFO: appliance status: ")?;
@@ -464,6 +481,26 @@ mod tests {
             .arg(script)
             .output()
             .unwrap()
+    }
+
+    #[test]
+    fn the_active_env_is_derived_as_prepare_env_derives_it() {
+        assert_eq!(
+            active_env_from(b"a: 1\n\n\n"),
+            b"a: 1\nUSERDATA_TYPE: local"
+        );
+        assert_eq!(active_env_from(b"a: 1"), b"a: 1\nUSERDATA_TYPE: local");
+        // The probe computes the same bytes on a host.
+        let dir = std::env::temp_dir().join(format!("ecsfleet-active-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let env = dir.join("env.yml");
+        std::fs::write(&env, "#cloud-config\nappliance:\n  domain: x\n\n").unwrap();
+        let out = sh(&format!(
+            "printf '%s\\nUSERDATA_TYPE: local' \"$(cat {})\"",
+            env.display()
+        ));
+        assert_eq!(out.stdout, active_env_from(&std::fs::read(&env).unwrap()));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

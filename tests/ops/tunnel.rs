@@ -6,7 +6,7 @@ use super::*;
 fn tunnel_forwards_local_connections_to_the_service_on_the_host() {
     let fleet = LabFleet::up(74, 1);
     let host = fleet.name(0);
-    // pghero's address (localhost:5081) inside the host: a web server that
+    // pghero's address (127.0.0.1:5081, pghero-container.service:16) inside the host: a web server that
     // serves the host's own /root, which only the host's namespace sees.
     let probe = format!("served from inside {host}, pid {}\n", std::process::id());
     fs::write(fleet.host_path(&host, "/root/probe.txt"), &probe).unwrap();
@@ -53,7 +53,7 @@ fn tunnel_forwards_local_connections_to_the_service_on_the_host() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(
         stderr(&out).contains(&format!(
-            "{host}: forwarding {address} to localhost:5081 (pghero)"
+            "{host}: forwarding {address} to 127.0.0.1:5081 (pghero)"
         )),
         "{}",
         show(&out)
@@ -75,7 +75,7 @@ fn tunnel_forwards_local_connections_to_the_service_on_the_host() {
     }
     assert!(
         lines.contains(&format!(
-            "warning: {host}: the host could not connect to localhost:3000"
+            "warning: {host}: the host could not connect to 127.0.0.1:3000"
         )),
         "{lines}"
     );

@@ -335,11 +335,6 @@ pub fn figure(value: serde_json::Value) {
     eprintln!("FIGURE {value}");
 }
 
-/// An ecs-appliance checkout small enough to push quickly.
-pub fn appliance_tree(dir: &Path) {
-    crate::support::appliance_checkout(dir);
-}
-
 /// Runs `command` to its end and returns what it printed and its peak
 /// resident memory (KiB), from wait4(2)'s rusage of that one child.
 #[allow(

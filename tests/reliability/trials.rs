@@ -4,7 +4,8 @@
 //! host gets the new version whole, the faulty ones keep the previous one
 //! whole (content and mode), no lock or temp file of ours beyond the known
 //! upload leftover (faults.rs has its ignored test), and a rerun after the
-//! fault delivers. Also sshd killed at several moments of an install.
+//! fault delivers. (sshd killed at several moments of an install runs on
+//! the twin: tests/twin/reliability.rs.)
 //! Lab hosts 194..=198.
 
 use std::fs;
@@ -79,69 +80,4 @@ fn repeated_transfer_faults_never_leave_a_half_written_env() {
             "hosts": 3, "affected": 1, "data_lost": 0, "recovered": "rerun"}),
         );
     }
-}
-
-/// sshd and its sessions killed at several moments of a real `install`
-/// (right after the lock is taken, then later): wherever the kill lands,
-/// the other host finishes, the victim is either done or reported failed
-/// at a step, its tree is whole or absent, and `--resume` finishes the job.
-#[test]
-fn sshd_killed_at_several_moments_of_an_install() {
-    let rig = Rig::up(197, 2);
-    let [victim, other] = <[String; 2]>::try_from(rig.names()).unwrap();
-    let source = tempfile::tempdir().unwrap();
-    super::rig::appliance_tree(source.path());
-    let src = source.path().to_str().unwrap().to_owned();
-    let mut failed_at = Vec::new();
-    for (trial, delay_ms) in [0u64, 150, 300, 600].into_iter().enumerate() {
-        // A changed tree each time, so every install pushes it again.
-        let marker = format!("trial {trial}\n");
-        fs::write(source.path().join("salt/trial"), &marker).unwrap();
-        let child = rig.spawn(&[
-            "--json",
-            "install",
-            "--all",
-            "--appliance-source",
-            &src,
-            "--yes",
-        ]);
-        crate::support::lab::wait_for("the lock", super::rig::LONG, || {
-            rig.lab.host_file_exists(&victim, "/run/ecsfleet.lock")
-        });
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        super::rig::kill_sshd(&rig.lab, &victim);
-        let ran = super::rig::Ran::from(child.wait_with_output().unwrap());
-        assert_eq!(ran.host_result(&other), "ok", "{ran:#?}");
-        rig.wait_answers(&victim);
-        rig.assert_unlocked(&victim);
-        if ran.code != Some(0) {
-            let (step, name) = ran
-                .failed_step(&victim)
-                .unwrap_or((0, "before the first step".into()));
-            failed_at.push(format!("{step} {name}"));
-            let again = rig.run(&[
-                "--json",
-                "install",
-                "--all",
-                "--appliance-source",
-                &src,
-                "--yes",
-                "--resume",
-                &ran.run_id(),
-            ]);
-            assert_eq!(again.code, Some(0), "trial {trial}: {again:#?}");
-        }
-        rig.assert_file(
-            &victim,
-            "/app/appliance/salt/trial",
-            marker.as_bytes(),
-            0o644,
-        );
-        rig.assert_unlocked(&victim);
-    }
-    figure(
-        json!({"fault": "sshd killed at 4 moments", "operation": "install",
-        "trials": 4, "hosts": 2, "affected": 1, "failed_at": failed_at, "data_lost": 0,
-        "recovered": "resume"}),
-    );
 }

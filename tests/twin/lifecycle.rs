@@ -89,7 +89,10 @@ fn install_activate_users_and_a_changed_setting_on_the_real_appliance() {
     {
         let email = format!("user{i}@example.org");
         let pass = dir.path().join(format!("user{i}.pass"));
-        let output = fleet.ecsfleet(&[
+        // Plain, very verbose, and --json: the passphrase never shows.
+        let mode: &[&str] = [&[][..], &["-vv"][..], &["--json"][..]][i];
+        let mut args = mode.to_vec();
+        args.extend([
             "user",
             "create",
             &host,
@@ -100,6 +103,7 @@ fn install_activate_users_and_a_changed_setting_on_the_real_appliance() {
             "--passphrase-file",
             pass.to_str().unwrap(),
         ]);
+        let output = fleet.ecsfleet(&args);
         assert!(
             output.status.success(),
             "user create {last}: {}",

@@ -106,12 +106,12 @@ pub fn run(args: EcsArgs, global: &GlobalArgs) -> Result<Outcome> {
         connection.close().await;
         status.map_err(|message| host.error(message))
     })?;
-    if let (true, Some(error)) = (django_shell && !tty, raised) {
-        if terminal::exit_code(&status) == Some(0) {
-            return Err(host.error(format!(
-                "the script raised: {error} (manage.py shell itself exits 0 after an error; its output is above)"
-            )));
-        }
+    if let (true, Some(error)) = (django_shell && !tty, raised)
+        && terminal::exit_code(&status) == Some(0)
+    {
+        return Err(host.error(format!(
+            "the script raised: {error} (manage.py shell itself exits 0 after an error; its output is above)"
+        )));
     }
     shell::finish(&host.name, &status)
 }

@@ -4,11 +4,9 @@
 
 mod support;
 
-mod demo;
 mod env_cmd;
 mod env_package;
 mod fleet_ops;
-mod install_check;
 mod lab;
 mod lifecycle;
 mod operator;

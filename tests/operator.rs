@@ -1,7 +1,8 @@
 //! Integration tests for issue 6 (operator experience): `check` against a
-//! lab host, `vagrant provision` through a `vagrant` stand-in that points at
-//! a lab host, `vagrant validate` of vagrant/Vagrantfile, completions, the
-//! man page, and no color in pipes or with NO_COLOR.
+//! lab host, `vagrant inventory` through a `vagrant` stand-in, `vagrant
+//! validate` of vagrant/Vagrantfile, completions, the man page, and no color
+//! in pipes or with NO_COLOR. (`vagrant provision` runs install: its tests
+//! are in tests/twin/vagrant.rs.)
 //!
 //! Lab hosts 90..=109 belong to this module.
 

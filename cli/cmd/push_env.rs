@@ -130,8 +130,11 @@ impl Probed {
         self.remote.as_deref() == Some(self.prepared.text.as_bytes())
     }
 
+    /// The active env is what prepare-env derives from this env (never
+    /// byte-equal to it: appliance::active_env_from).
     fn active_current(&self) -> bool {
-        self.active_sha256.as_deref() == Some(self.prepared.sha256.as_str())
+        let derived = appliance::active_env_from(self.prepared.text.as_bytes());
+        self.active_sha256.as_deref() == Some(sha256_hex(&derived).as_str())
     }
 }
 

@@ -200,6 +200,24 @@ fn install_activate_users_and_a_changed_setting_on_the_real_appliance() {
         "{web_env}"
     );
 
+    // Pushed and active already (the active env is derived, never
+    // byte-equal): nothing to do, no restart.
+    let boot_jobs = fleet.inside_ok(
+        &host,
+        "systemctl show -p ActiveEnterTimestampMonotonic --value appliance",
+    );
+    let again = fleet.ecsfleet_ok(&["--json", "push-env", &host, "--yes", "--activate"]);
+    let lines = json_lines(&again);
+    assert_eq!(lines[0]["result"], "unchanged", "{lines:?}");
+    assert_eq!(
+        fleet.inside_ok(
+            &host,
+            "systemctl show -p ActiveEnterTimestampMonotonic --value appliance"
+        ),
+        boot_jobs,
+        "the appliance was not restarted"
+    );
+
     // A `become` login, as on a Vagrant box: status reads the root-only files
     // (/app/env.yml and /run/active-env.yml are 0600) through sudo.
     let inventory = fs::read_to_string(fleet.inventory()).unwrap();

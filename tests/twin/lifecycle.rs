@@ -200,6 +200,45 @@ fn install_activate_users_and_a_changed_setting_on_the_real_appliance() {
         "{web_env}"
     );
 
+    // `ecs HOST -- CMD`: the command's own bytes, the entrypoint's three
+    // lines dropped; a script fed to manage.py shell that raises fails,
+    // though the shell itself exits 0.
+    let echoed = fleet.ecsfleet(&["ecs", &host, "-T", "--", "printf", "%s|", "a b", "O'Brien"]);
+    assert!(echoed.status.success(), "{}", show(&echoed));
+    assert_eq!(String::from_utf8_lossy(&echoed.stdout), "a b|O'Brien|");
+    let mut raising = std::process::Command::new(env!("CARGO_BIN_EXE_ecsfleet"));
+    raising
+        .args([
+            "-i",
+            fleet.inventory().to_str().unwrap(),
+            "--no-ssh-config",
+            "ecs",
+            &host,
+            "-T",
+            "--",
+        ])
+        .args(["./manage.py", "shell"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .env_remove("SSH_AUTH_SOCK");
+    let mut child = raising.spawn().unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(b"x = 1\nraise ValueError('lab check')\n")
+            .unwrap();
+    }
+    let raised = child.wait_with_output().unwrap();
+    assert_eq!(raised.status.code(), Some(1), "{}", show(&raised));
+    assert!(
+        String::from_utf8_lossy(&raised.stderr)
+            .contains("the script raised: ValueError: lab check"),
+        "{}",
+        show(&raised)
+    );
+
     // Pushed and active already (the active env is derived, never
     // byte-equal): nothing to do, no restart.
     let boot_jobs = fleet.inside_ok(

@@ -1,7 +1,9 @@
-//! The playbook executor and the lifecycle commands (issue 5) against lab
-//! hosts: install, activate, update, start/stop/restart/recover, `run` with
-//! --plan, --serial/--max-fail, the host lock, Ctrl-C and --resume. Assertions
-//! read the simulator's call logs and the hosts' files, not only exit codes.
+//! The playbook executor (issue 5) against lab hosts: a reboot step, `run`
+//! with --plan, the host lock, Ctrl-C and --resume, and the refusals that
+//! need no host. Assertions read the simulator's call logs and the hosts'
+//! files, not only exit codes. The lifecycle commands on the appliance
+//! (install, activate, update, restart, recover, start, stop, --serial and
+//! --max-fail) run on the twin: tests/twin/update.rs.
 //! Host indices 200..240 (127.0.0.210 and up) belong to this file.
 
 use std::fs;
@@ -44,16 +46,6 @@ fn steps(events: &[serde_json::Value], host: &str) -> Vec<(u64, String)> {
         .collect()
 }
 
-fn host_result(events: &[serde_json::Value], host: &str) -> String {
-    events
-        .iter()
-        .rev()
-        .find(|e| e["event"] == "host_finished" && e["host"] == host)
-        .and_then(|e| e["result"].as_str())
-        .unwrap_or_else(|| panic!("no host_finished for {host}"))
-        .to_owned()
-}
-
 /// Calls of `program` in the host's simulator log.
 fn calls_of(fleet: &LabFleet, host: &str, program: &str) -> Vec<Vec<String>> {
     fleet
@@ -63,278 +55,15 @@ fn calls_of(fleet: &LabFleet, host: &str, program: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn has_call(fleet: &LabFleet, host: &str, argv: &[&str]) -> bool {
-    fleet.calls(host).iter().any(|c| c == argv)
-}
-
 /// A minimal ecs-appliance checkout (a real git repository, pushed with its .git).
 fn appliance_tree(dir: &Path) {
     crate::support::appliance_checkout(dir);
-}
-
-/// Installs the appliance by hand (as the lab tests do), quicker than `install`.
-fn install_by_hand(fleet: &LabFleet, name: &str) {
-    fleet.ssh_ok(
-        name,
-        "mkdir -p /etc/salt /app/appliance/salt && echo 'file_client: local' > /etc/salt/minion && \
-         salt-call state.highstate --retcode-passthrough pillar='{\"appliance\": {\"enabled\": true}}' >/dev/null",
-    );
-}
-
-/// Installed, env active, database there, appliance started.
-fn make_running(fleet: &LabFleet, name: &str) {
-    install_by_hand(fleet, name);
-    write_env(fleet, name);
-    fleet.ssh_ok(
-        name,
-        "sudo -u postgres createdb ecs -T template0 -l de_DE.utf8 && cp /app/env.yml /run/active-env.yml && systemctl start appliance",
-    );
-}
-
-fn write_env(fleet: &LabFleet, name: &str) {
-    fleet.ssh_ok(
-        name,
-        "printf '#cloud-config\\nappliance:\\n  domain: x.ecs.test\\necs:\\n  database: ecs\\n' > /app/env.yml && chmod 0600 /app/env.yml",
-    );
 }
 
 fn write_playbook(fleet: &LabFleet, name: &str, yaml: &str) {
     let dir = fleet.dir().join("playbooks");
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join(format!("{name}.yml")), yaml).unwrap();
-}
-
-fn tag(fleet: &LabFleet, host: &str, name: &str) -> String {
-    String::from_utf8(
-        fleet
-            .read_host_file(host, &format!("/app/etc/tags/{name}"))
-            .unwrap_or_default(),
-    )
-    .unwrap()
-    .trim()
-    .to_owned()
-}
-
-#[test]
-fn install_then_activate_then_update_two_hosts() {
-    let fleet = LabFleet::up(200, 2);
-    let source = tempfile::tempdir().unwrap();
-    appliance_tree(source.path());
-    let src = source.path().to_str().unwrap();
-
-    let out = run_ok(
-        &fleet,
-        &[
-            "--json",
-            "install",
-            "--all",
-            "--appliance-source",
-            src,
-            "--yes",
-        ],
-    );
-    let ev = events(&out);
-    for host in fleet.names() {
-        assert_eq!(host_result(&ev, &host), "ok");
-        assert!(
-            has_call(
-                &fleet,
-                &host,
-                &[
-                    "salt-call",
-                    "state.highstate",
-                    "pillar={\"appliance\": {\"enabled\": true}}",
-                    "--retcode-passthrough",
-                    "--out=json"
-                ]
-            ),
-            "{:?}",
-            fleet.calls(&host)
-        );
-        assert_eq!(
-            fleet.read_host_file(&host, "/app/appliance/salt/minion"),
-            fleet.read_host_file(&host, "/etc/salt/minion")
-        );
-        assert!(fleet.host_file_exists(&host, "/app/appliance/salt/appliance/init.sls"));
-        // The checkout goes with its .git: the appliance's own update keeps
-        // a tree whose origin is its source (appliance-update.sh:116-137).
-        assert!(fleet.host_file_exists(&host, "/app/appliance/.git/HEAD"));
-        assert!(!fleet.host_file_exists(&host, "/run/ecsfleet.lock"));
-    }
-    let summary = ev
-        .iter()
-        .find(|e| e["event"] == "step_finished" && e["name"] == "highstate")
-        .unwrap();
-    assert!(
-        summary["note"].as_str().unwrap().starts_with("salt: "),
-        "{summary}"
-    );
-
-    // Again: the tree is already there, nothing is pushed.
-    let out = run_ok(
-        &fleet,
-        &[
-            "--json",
-            "install",
-            "--all",
-            "--appliance-source",
-            src,
-            "--yes",
-        ],
-    );
-    let ev = events(&out);
-    assert!(
-        steps(&ev, "lab200").contains(&(6, "ok".to_owned())),
-        "{ev:?}"
-    );
-
-    for host in fleet.names() {
-        write_env(&fleet, &host);
-    }
-    let out = run_ok(
-        &fleet,
-        &[
-            "--json",
-            "activate",
-            "--all",
-            "--yes",
-            "--wait-interval",
-            "0.3",
-            "--reboot-timeout",
-            "60",
-        ],
-    );
-    let ev = events(&out);
-    for host in fleet.names() {
-        assert_eq!(host_result(&ev, &host), "ok", "{ev:?}");
-        assert_eq!(
-            calls_of(&fleet, &host, "reboot").len(),
-            1,
-            "{:?}",
-            fleet.calls(&host)
-        );
-        assert_eq!(
-            fleet.read_host_file(&host, "/run/active-env.yml"),
-            fleet.read_host_file(&host, "/app/env.yml")
-        );
-        assert!(!fleet.host_file_exists(&host, "/var/www/html/503.html"));
-        assert!(!fleet.host_file_exists(&host, "/run/ecsfleet.lock"));
-        assert!(
-            fleet
-                .ssh_ok(&host, "systemctl is-active appliance")
-                .starts_with("active")
-        );
-    }
-    assert!(
-        fleet
-            .ssh_ok("lab200", "sudo -u postgres psql -tAc \"SELECT datname FROM pg_database WHERE datname = 'ecs'\"")
-            .contains("ecs")
-    );
-
-    // The update reboots lab201 part-way (reboot-required): followed by boot id.
-    fleet.ssh_ok("lab201", "touch /run/reboot-required");
-    let before: Vec<String> = fleet
-        .names()
-        .iter()
-        .map(|h| tag(&fleet, h, "last_build_ecs"))
-        .collect();
-    let out = run_ok(
-        &fleet,
-        &["update", "--all", "--yes", "--wait-interval", "0.3"],
-    );
-    let table = String::from_utf8_lossy(&out.stdout);
-    for (host, before) in fleet.names().iter().zip(&before) {
-        assert!(has_call(
-            &fleet,
-            host,
-            &["systemctl", "--no-block", "start", "appliance-update"]
-        ));
-        let after = tag(&fleet, host, "last_build_ecs");
-        assert_ne!(&after, before, "the ecs build tag moved on {host}");
-        let row = table.lines().find(|l| l.contains(host.as_str())).unwrap();
-        assert!(row.contains(" ok "), "{table}");
-        let rebooted = if host == "lab201" { " yes " } else { " no " };
-        assert!(row.contains(rebooted), "{table}");
-    }
-    assert_eq!(
-        calls_of(&fleet, "lab201", "reboot").len(),
-        1,
-        "the activate's reboot only"
-    );
-    assert!(table.contains("ecs before"), "{table}");
-}
-
-#[test]
-fn without_database_the_failure_is_reported_and_recover_after_createdb_brings_it_back() {
-    let fleet = LabFleet::up(202, 1);
-    let host = fleet.name(0);
-    install_by_hand(&fleet, &host);
-    write_env(&fleet, &host);
-    fleet.ssh_ok(&host, "cp /app/env.yml /run/active-env.yml");
-
-    let out = run(
-        &fleet,
-        &["restart", &host, "--yes", "--wait-interval", "0.3"],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(&format!(
-            "error: {host}: restart step 2/2 \"wait until running\" (stock/restart.yml:"
-        )),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("no postgresql database named ecs"),
-        "{stderr}"
-    );
-    assert!(fleet.host_file_exists(&host, "/run/appliance-failed"));
-
-    fleet.ssh_ok(
-        &host,
-        "sudo -u postgres createdb ecs -T template0 -l de_DE.utf8",
-    );
-    let out = run_ok(
-        &fleet,
-        &["recover", &host, "--yes", "--wait-interval", "0.3"],
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains(" ok "));
-    assert!(!fleet.host_file_exists(&host, "/run/appliance-failed"));
-    assert!(!fleet.host_file_exists(&host, "/var/www/html/503.html"));
-    assert!(has_call(
-        &fleet,
-        &host,
-        &["systemctl", "reset-failed", "appliance"]
-    ));
-    assert!(has_call(
-        &fleet,
-        &host,
-        &["systemctl", "restart", "appliance"]
-    ));
-    assert!(
-        fleet
-            .ssh_ok(&host, "systemctl is-active appliance")
-            .starts_with("active")
-    );
-
-    // stop and start round trip.
-    run_ok(&fleet, &["stop", &host, "--yes", "--wait-interval", "0.3"]);
-    assert!(
-        !fleet
-            .ssh_ok(&host, "systemctl is-active appliance || true")
-            .starts_with("active")
-    );
-    run_ok(&fleet, &["start", &host, "--yes", "--wait-interval", "0.3"]);
-    assert!(has_call(
-        &fleet,
-        &host,
-        &["systemctl", "start", "appliance"]
-    ));
-    assert!(
-        fleet
-            .ssh_ok(&host, "systemctl is-active appliance")
-            .starts_with("active")
-    );
 }
 
 #[test]
@@ -368,65 +97,6 @@ fn a_reboot_step_reconnects_and_sees_a_new_boot_id() {
         String::from_utf8(fleet.read_host_file(&host, "/root/after-boot").unwrap()).unwrap();
     assert_ne!(before.trim(), after.trim());
     assert!(!fleet.host_file_exists(&host, "/run/ecsfleet.lock"));
-}
-
-#[test]
-fn serial_one_max_fail_one_stops_after_the_failing_host() {
-    let fleet = LabFleet::up(206, 3);
-    let names = fleet.names();
-    for host in &names {
-        make_running(&fleet, host);
-    }
-    fleet.fault(&names[1], "highstate-fails", true);
-    let out = run(
-        &fleet,
-        &[
-            "--json",
-            "update",
-            "--all",
-            "--serial",
-            "1",
-            "--max-fail",
-            "1",
-            "--yes",
-            "--wait-interval",
-            "0.3",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    let ev = events(&out);
-    assert_eq!(host_result(&ev, &names[0]), "ok", "{}", show(&out));
-    assert_eq!(host_result(&ev, &names[1]), "failed");
-    assert_eq!(host_result(&ev, &names[2]), "not_started");
-    // Strictly one after the other: the first host finished before the second started.
-    let pos = |event: &str, host: &str| {
-        ev.iter()
-            .position(|e| e["event"] == event && e["host"] == host)
-            .unwrap_or_else(|| panic!("no {event} for {host}"))
-    };
-    assert!(pos("host_finished", &names[0]) < pos("host_started", &names[1]));
-    assert!(
-        !ev.iter()
-            .any(|e| e["event"] == "host_started" && e["host"] == names[2])
-    );
-    assert!(has_call(
-        &fleet,
-        &names[0],
-        &["systemctl", "--no-block", "start", "appliance-update"]
-    ));
-    assert!(has_call(
-        &fleet,
-        &names[1],
-        &["systemctl", "--no-block", "start", "appliance-update"]
-    ));
-    assert!(
-        calls_of(&fleet, &names[2], "systemctl")
-            .iter()
-            .all(|c| !c.contains(&"appliance-update".to_owned())),
-        "the third host was never touched"
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("1 host not started"), "{stderr}");
 }
 
 /// Starts `ecsfleet run slow HOST` (a 60 s step) and waits until it holds the lock.

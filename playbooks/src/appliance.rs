@@ -131,6 +131,8 @@ pub fn parse_state(output: &str) -> (AppState, Option<String>) {
         _ => AppState::Unknown,
     };
     let text = match (status_text(rest), cause) {
+        // The page may already say it (a prepare unit's own page).
+        (Some(text), Some(cause)) if text == cause => Some(text),
         (Some(text), Some(cause)) => Some(format!("{text} (cause: {cause})")),
         (None, Some(cause)) => Some(format!("(cause: {cause})")),
         (text, None) => text,
@@ -701,6 +703,13 @@ printf 'update=%s\\n' \"$u\"; {}",
             )
         );
         assert_eq!(parse_state("garbage").0, AppState::Unknown);
+        assert_eq!(
+            parse_state(
+                "state=failed\nfailure_cause=INFO: appliance status: Appliance Standby : no db\n\
+<h2>Appliance Standby</h2><p>no db</p>"
+            ),
+            (AppState::Failed, Some("Appliance Standby: no db".into()))
+        );
         assert_eq!(
             parse_state(
                 "state=failed\nfailure_cause=INFO: appliance status: Appliance Standby : Appliance is in standby, \

@@ -15,6 +15,11 @@
 //!   not over SSH), `fault`, `status()`, `down()`.
 //! - `install(name)`: `ecsfleet install` of the real ecs-appliance checkout
 //!   (lab/src/appliance.rs) on one host.
+//! - `mirror_commit(name, repo, branch)`: a new commit on the host's own
+//!   mirror of ecs-appliance or ecs (what upstream would publish), so the
+//!   real appliance-update.sh finds an update.
+//! - `boot_id(name)`, `kill_sshd(name)` (ssh.service's processes SIGKILLed,
+//!   its sessions with them; systemd starts it again).
 //! - `lab_binary()`: ecsfleet-lab beside ecsfleet (scripts/test.sh builds both).
 
 use std::fs;
@@ -318,6 +323,41 @@ impl TwinFleet {
             assert!(output.status.success(), "checkout: {}", show(&output));
         }
         dir
+    }
+
+    /// A new (empty) commit on `branch` of the host's mirror
+    /// /var/lib/ecs-lab/mirror/REPO.git (`ecs-appliance` or `ecs`), which
+    /// the host's git reaches for the github URLs (lab/TWIN-DOCKER.md,
+    /// "Sources without network"): the next appliance-update sees a new
+    /// target (appliance-update.sh:116-161). Returns its commit id.
+    pub fn mirror_commit(&self, name: &str, repo: &str, branch: &str) -> String {
+        let out = self.inside_ok(
+            name,
+            &format!(
+                "set -e; w=$(mktemp -d); \
+                 git clone -q --branch {branch} /var/lib/ecs-lab/mirror/{repo}.git \"$w/r\"; \
+                 cd \"$w/r\"; git -c user.name=ecs-lab -c user.email=ecs-lab@localhost \
+                 commit -q --allow-empty -m 'ecsfleet test: a new upstream commit'; \
+                 git push -q origin HEAD:{branch}; git rev-parse HEAD; cd /; rm -rf \"$w\""
+            ),
+        );
+        let id = out.trim().to_owned();
+        assert_eq!(id.len(), 40, "{name}: mirror commit: {out:?}");
+        id
+    }
+
+    pub fn boot_id(&self, name: &str) -> String {
+        self.inside_ok(name, "cat /proc/sys/kernel/random/boot_id")
+            .trim()
+            .to_owned()
+    }
+
+    /// SIGKILL to every process of the host's ssh.service (the daemon and,
+    /// as the twin has no logind session scopes, the sessions it forked):
+    /// the connections drop as if sshd crashed; systemd restarts it
+    /// (Restart=on-failure).
+    pub fn kill_sshd(&self, name: &str) {
+        self.inside_ok(name, "systemctl kill --signal=KILL ssh.service");
     }
 
     /// `ecsfleet install NAME` of the real repository.

@@ -182,18 +182,10 @@ fn path_traversal_in_uploads_fetches_and_trees_is_refused() {
     let ran = rig.run(&["run", "tree", &host, "--yes"]);
     assert_eq!(ran.code, Some(0), "{ran:#?}");
     assert!(!ran.all().contains("OUTSIDE-SECRET"));
-    let link = rig.lab.ssh_ok(
-        &host,
-        "readlink /root/tree/sub/escape; ls /root/tree/sub/escape/ 2>&1 | head -1",
-    );
-    assert!(
-        link.starts_with(&format!("{}\n", outside.path().display())),
-        "{link}"
-    );
-    assert!(
-        !link.contains("outside-secret"),
-        "the host cannot reach this machine's files: {link}"
-    );
+    // (An old-lab host shares this machine's file system, so only the link
+    // itself is checked: it arrived as a link with its target unchanged.)
+    let link = rig.lab.ssh_ok(&host, "readlink /root/tree/sub/escape");
+    assert_eq!(link, format!("{}\n", outside.path().display()));
     rig.assert_unlocked(&host);
     figure(
         json!({"parser": "playbook paths (upload, fetch, push_tree)",

@@ -225,7 +225,8 @@ fn secret_files_are_created_0600() {
             }
         }
     }
-    assert!(created.len() >= 4, "{created:#?}");
+    // env new and env package (user and cert create: tests/twin/lifecycle.rs).
+    assert!(created.len() >= 2, "{created:#?}");
     for file in fs::read_dir(out.path()).unwrap().flatten() {
         assert_eq!(mode(&file.path()), 0o600, "{:?}", file.path());
     }

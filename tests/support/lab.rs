@@ -94,19 +94,17 @@ impl LabFleet {
         };
         let first_arg = first.to_string();
         let count_arg = count.to_string();
-        let mut args = vec![
-            "up",
-            "--first",
-            &first_arg,
-            "--hosts",
-            &count_arg,
-            "--boot-delay",
-            "1",
-            "--start-delay",
-            "1",
-            "--highstate-delay",
-            "0",
-        ];
+        let mut args = vec!["up", "--first", &first_arg, "--hosts", &count_arg];
+        // Defaults the caller's own options replace (clap takes each once).
+        for (option, value) in [
+            ("--boot-delay", "1"),
+            ("--start-delay", "1"),
+            ("--highstate-delay", "0"),
+        ] {
+            if !extra.contains(&option) {
+                args.extend([option, value]);
+            }
+        }
         args.extend_from_slice(extra);
         let output = fleet.lab(&args);
         assert!(output.status.success(), "lab up failed: {}", show(&output));

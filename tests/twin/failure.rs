@@ -35,9 +35,22 @@ fn without_a_database_the_real_onfailure_chain_runs_and_ecsfleet_shows_the_cause
         &host,
         "env-update.sh >/dev/null && systemctl --no-block start appliance",
     );
-    wait_for("the failed flag", Duration::from_secs(300), || {
-        fleet.host_file_exists(&host, "/run/appliance-failed")
-    });
+    // prepare-postgresql's appliance_failed touches the flag itself
+    // (appliance.include:89-95); appliance-failed@ comes after it and writes
+    // last_failed_ecs, then its generic page (appliance-failed@.service:8-16).
+    wait_for(
+        "appliance-failed@ to finish",
+        Duration::from_secs(300),
+        || {
+            fleet.host_file_exists(&host, "/run/appliance-failed")
+                && fleet.host_file_exists(&host, "/app/etc/tags/last_failed_ecs")
+                && fleet
+                    .read_host_file(&host, "/var/www/html/503.html")
+                    .is_some_and(|p| {
+                        String::from_utf8_lossy(&p).contains("failed to start, system in standby")
+                    })
+        },
+    );
     let tags = fleet.inside_ok(
         &host,
         "cat /app/etc/tags/last_failed_ecs; echo; test -e /app/etc/tags/last_running_ecs || echo gone",

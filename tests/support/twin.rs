@@ -360,6 +360,29 @@ impl TwinFleet {
         self.inside_ok(name, "systemctl kill --signal=KILL ssh.service");
     }
 
+    /// DIR/env/NAME.ecs.test/env.yml, where the lab's inventory looks.
+    pub fn env_path(&self, name: &str) -> PathBuf {
+        self.lab.join(format!("env/{name}.ecs.test/env.yml"))
+    }
+
+    /// What an operator does first: `install` of the real appliance, `env
+    /// new` for the host's domain, `push-env`, and with `activate` also
+    /// `activate` (database, env, reboot, the real prepare-* chain), each
+    /// asserted to succeed. Returns the env's path.
+    pub fn appliance_with_env(&self, name: &str, activate: bool) -> PathBuf {
+        let output = self.install(name);
+        assert!(output.status.success(), "install: {}", show(&output));
+        let env = self.env_path(name);
+        let domain = format!("{name}.ecs.test");
+        self.ecsfleet_ok(&["env", "new", &domain, "--out", env.to_str().unwrap()]);
+        self.ecsfleet_ok(&["push-env", name, "--yes"]);
+        if activate {
+            let output = self.ecsfleet(&["activate", name, "--yes"]);
+            assert!(output.status.success(), "activate: {}", show(&output));
+        }
+        env
+    }
+
     /// `ecsfleet install NAME` of the real repository.
     pub fn install(&self, name: &str) -> Output {
         let source = self.appliance_checkout();

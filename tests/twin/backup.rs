@@ -18,19 +18,7 @@ fn sql(fleet: &TwinFleet, name: &str, query: &str) -> String {
 fn backup_then_restore_brings_the_rows_back_and_names_the_preconditions() {
     let fleet = TwinFleet::up(114, 1);
     let host = fleet.name(0);
-    let output = fleet.install(&host);
-    assert!(output.status.success(), "install: {}", show(&output));
-    let env = fleet.dir().join(format!("env/{host}.ecs.test/env.yml"));
-    fleet.ecsfleet_ok(&[
-        "env",
-        "new",
-        &format!("{host}.ecs.test"),
-        "--out",
-        env.to_str().unwrap(),
-    ]);
-    fleet.ecsfleet_ok(&["push-env", &host, "--yes"]);
-    let output = fleet.ecsfleet(&["activate", &host, "--yes"]);
-    assert!(output.status.success(), "activate: {}", show(&output));
+    fleet.appliance_with_env(&host, true);
 
     // Data worth keeping: a user (rows in several tables) and a document.
     let dir = tempfile::tempdir().unwrap();

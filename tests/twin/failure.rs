@@ -13,17 +13,8 @@ use crate::support::twin::TwinFleet;
 fn without_a_database_the_real_onfailure_chain_runs_and_ecsfleet_shows_the_cause() {
     let fleet = TwinFleet::up(112, 1);
     let host = fleet.name(0);
-    let output = fleet.install(&host);
-    assert!(output.status.success(), "install: {}", show(&output));
-    let env = fleet.dir().join(format!("env/{host}.ecs.test/env.yml"));
-    fleet.ecsfleet_ok(&[
-        "env",
-        "new",
-        &format!("{host}.ecs.test"),
-        "--out",
-        env.to_str().unwrap(),
-    ]);
-    fleet.ecsfleet_ok(&["push-env", &host, "--yes"]);
+    // Installed, env pushed, never activated: no database yet.
+    fleet.appliance_with_env(&host, false);
     // A previous good run, as on a host that ran once.
     fleet.inside_ok(
         &host,

@@ -268,11 +268,11 @@ fn plan_prints_every_step_without_connecting() {
         "{text}"
     );
     assert!(
-        text.contains(" 6. push the appliance source: push_tree "),
+        text.contains(" 8. push the appliance source: push_tree "),
         "{text}"
     );
     assert!(
-        text.contains(" 7. clone the appliance source: skipped (when: appliance_git)"),
+        text.contains(" 9. clone the appliance source: skipped (when: appliance_git)"),
         "{text}"
     );
     assert!(
@@ -295,7 +295,7 @@ fn plan_prints_every_step_without_connecting() {
     assert!(out.status.success(), "{}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains(" 6. push the appliance source: skipped"),
+        text.contains(" 8. push the appliance source: skipped"),
         "{text}"
     );
     assert!(

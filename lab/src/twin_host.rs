@@ -398,10 +398,31 @@ impl TwinHost {
                 let up = command::inside(leader, &["systemctl", "is-system-running"])
                     .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
                     .unwrap_or_default();
+                // The twin's own first boot (PostgreSQL cluster, mirrors,
+                // the vagrant login) must be done too: `degraded` alone
+                // could hide its failure.
+                let first_boot_done = self.path("/var/lib/ecs-lab/firstboot.done").exists();
                 if (up == "running" || up == "degraded")
+                    && first_boot_done
                     && TcpStream::connect_timeout(&address, Duration::from_millis(300)).is_ok()
                 {
                     return Ok(());
+                }
+                if up == "degraded" && !first_boot_done {
+                    let failed = command::inside(
+                        leader,
+                        &["systemctl", "is-failed", "ecs-lab-firstboot.service"],
+                    )
+                    .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "failed")
+                    .unwrap_or(false);
+                    if failed {
+                        return Err(Error::Host {
+                            host: self.name.clone(),
+                            message:
+                                "its first boot failed: journalctl -u ecs-lab-firstboot in the host"
+                                    .into(),
+                        });
+                    }
                 }
             }
             if !self.running() {
